@@ -1,0 +1,1 @@
+"""Service composition: the aiohttp app factory, chat adapters, web console and CLI."""

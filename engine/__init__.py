@@ -1,0 +1,1 @@
+"""The domain: models, detection, clustering, scoring, enrichment, playbooks and storage."""
