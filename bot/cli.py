@@ -10,6 +10,12 @@ from types import ModuleType
 
 # Order is the order shown by `nocbot --help`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "demo",
+    "migrate",
+    "import_metrics",
+    "import_incidents",
+    "replay",
 )
 
 

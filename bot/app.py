@@ -1,0 +1,55 @@
+"""The composition root: `create_app(settings)` builds the whole service.
+
+Resources (the database, later chat clients and workers) are opened and closed in `cleanup_ctx`,
+so tests, `nocbot serve` and `nocbot demo` all get the same wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.http import ingest_routes, ops_routes, read_routes
+from bot.http.middleware import bearer_auth, json_errors, request_context
+from bot.keys import CLOCK, INGEST, SETTINGS, STORE, TELEMETRY
+from bot.settings import Settings
+from bot.telemetry import Telemetry
+from engine.clock import Clock, SystemClock
+from engine.ingest import IngestService
+from engine.storage import migrate
+from engine.storage.database import open_engine
+from engine.storage.store import Store
+
+log = logging.getLogger("nocbot")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    settings.check_serving()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_context, json_errors, bearer_auth],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[TELEMETRY] = Telemetry()
+    app.cleanup_ctx.append(_database)
+    app.add_routes(ingest_routes.routes)
+    app.add_routes(read_routes.routes)
+    app.add_routes(ops_routes.routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = open_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        store = Store(engine)
+        app[STORE] = store
+        app[INGEST] = IngestService(store, app[CLOCK])
+        log.info("database ready", extra={"backend": engine.dialect.name})
+        yield
+    finally:
+        await engine.dispose()

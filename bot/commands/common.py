@@ -1,0 +1,84 @@
+"""What every sub-command shares: settings with a --db override, clear failures, file progress."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from bot.settings import Settings, SettingsError
+
+
+class CommandError(Exception):
+    """A failure the user can fix; printed as one line, exit status 1."""
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", help="database URL (overrides NOCBOT_DATABASE_URL)")
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env(os.environ)
+    db = getattr(args, "db", None)
+    if db:
+        probe = Settings.from_env({"NOCBOT_DATABASE_URL": db})
+        settings = settings.replace(database_url=probe.database_url)
+    return settings
+
+
+def fail(message: str) -> int:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return 1
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command body, turning expected failures into one line and exit status 1."""
+    try:
+        result = run()
+    except (CommandError, SettingsError) as exc:
+        return fail(str(exc))
+    except (OperationalError, InterfaceError, OSError) as exc:
+        return fail(f"cannot use the database: {str(exc).splitlines()[0]}")
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+@contextmanager
+def progress_lines(path: Path, description: str) -> Iterator[Iterator[str]]:
+    """The lines of a text file, with a progress bar (by bytes) on an interactive terminal."""
+    try:
+        handle: TextIO = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror}") from None
+    size = path.stat().st_size
+    with (
+        handle,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not sys.stderr.isatty(),
+        ) as progress,
+    ):
+        task = progress.add_task(description, total=size)
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                progress.advance(task, len(line.encode("utf-8")))
+                yield line
+
+        try:
+            yield lines()
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path}: not UTF-8 text ({exc.reason})") from None

@@ -1,0 +1,60 @@
+"""`nocbot serve`: run the HTTP service (applies migrations first)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.commands.common import add_db_option, guarded, load_settings
+from bot.logs import configure_logging
+from bot.settings import Settings
+
+
+def add_parser(subparsers: Any) -> str:
+    parser = subparsers.add_parser("serve", help="run the HTTP service")
+    add_db_option(parser)
+    parser.add_argument("--host", help="listen address (overrides NOCBOT_HOST)")
+    parser.add_argument("--port", type=int, help="listen port (overrides NOCBOT_PORT)")
+    return "serve"
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(lambda: _serve(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    if args.host:
+        settings = settings.replace(host=args.host)
+    if args.port is not None:
+        settings = settings.replace(port=args.port)
+    serve(settings)
+    return 0
+
+
+def serve(settings: Settings, *, banner: str | None = None) -> None:
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    logging.getLogger("nocbot").info(
+        "listening", extra={"url": settings.base_url, "database": _redacted(settings.database_url)}
+    )
+    # run_app turns SIGTERM/SIGINT into a graceful shutdown: stop accepting, let in-flight
+    # requests finish (up to shutdown_timeout), then run cleanup_ctx.
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
+        access_log=None,
+        print=(lambda _text: print(banner, flush=True)) if banner else None,
+    )
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""HTTP routes: ingestion, the read API, health and metrics."""

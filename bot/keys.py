@@ -1,0 +1,17 @@
+"""Typed keys of everything `create_app` puts on the application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.telemetry import Telemetry
+from engine.clock import Clock
+from engine.ingest import IngestService
+from engine.storage.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+TELEMETRY = web.AppKey("telemetry", Telemetry)
+STORE = web.AppKey("store", Store)
+INGEST = web.AppKey("ingest", IngestService)

@@ -1,0 +1,155 @@
+"""Incidents: the read side, and history imported from other tools."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.models import IncidentStatus, PastIncident
+from engine.storage.alert_rows import stored_alert
+from engine.storage.records import IncidentDetail, IncidentEvent, IncidentRecord, Page
+from engine.storage.schema import alerts, incident_alerts, incident_events, incidents
+from engine.storage.upsert import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    status: str | None = None
+    service: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    origin: str | None = None
+    limit: int = 100
+    cursor: int | None = None
+
+
+async def list_incidents(conn: AsyncConnection, query: IncidentFilter) -> Page[IncidentRecord]:
+    statement = select(incidents).order_by(incidents.c.id.desc()).limit(query.limit + 1)
+    conditions = []
+    if query.status:
+        conditions.append(incidents.c.status == query.status)
+    if query.service:
+        conditions.append(incidents.c.service == query.service)
+    if query.since:
+        conditions.append(incidents.c.opened_at >= query.since)
+    if query.until:
+        conditions.append(incidents.c.opened_at < query.until)
+    if query.origin:
+        conditions.append(incidents.c.origin == query.origin)
+    if query.cursor is not None:
+        conditions.append(incidents.c.id < query.cursor)
+    if conditions:
+        statement = statement.where(and_(*conditions))
+    rows = (await conn.execute(statement)).all()
+    items = [incident_record(row) for row in rows[: query.limit]]
+    return Page(items=items, next_cursor=items[-1].id if len(rows) > query.limit else None)
+
+
+async def get_incident(
+    conn: AsyncConnection, incident_id: int, *, alert_limit: int = 500
+) -> IncidentDetail | None:
+    row = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+    if row is None:
+        return None
+    members = (
+        await conn.execute(
+            select(alerts, incident_alerts.c.incident_id, incident_alerts.c.explanation)
+            .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
+            .where(incident_alerts.c.incident_id == incident_id)
+            .order_by(alerts.c.starts_at, alerts.c.id)
+            .limit(alert_limit)
+        )
+    ).all()
+    events = (
+        await conn.execute(
+            select(incident_events)
+            .where(incident_events.c.incident_id == incident_id)
+            .order_by(incident_events.c.at, incident_events.c.id)
+        )
+    ).all()
+    return IncidentDetail(
+        incident=incident_record(row),
+        alerts=[stored_alert(member) for member in members],
+        explanations={int(member.id): member.explanation for member in members},
+        timeline=[
+            IncidentEvent(at=e.at, kind=e.kind, actor=e.actor, text=e.text, detail=e.detail) for e in events
+        ],
+    )
+
+
+async def import_past_incidents(conn: AsyncConnection, history: Sequence[PastIncident], now: datetime) -> int:
+    """Store imported history; an id already imported is skipped. Returns how many were new."""
+    if not history:
+        return 0
+    rows = [_imported_row(past, now) for past in history]
+    result = await conn.execute(insert_ignoring_conflicts(conn, incidents, ["external_id"]), rows)
+    return max(result.rowcount, 0)
+
+
+def incident_record(row: Row[Any]) -> IncidentRecord:
+    m = row._mapping
+    return IncidentRecord(
+        id=int(m["id"]),
+        title=m["title"],
+        status=m["status"],
+        origin=m["origin"],
+        service=m["service"],
+        services=list(m["services"]),
+        priority=m["priority"],
+        priority_source=m["priority_source"],
+        score=m["score"],
+        scorer=m["scorer"],
+        reasons=list(m["reasons"]),
+        enrichment=dict(m["enrichment"]),
+        alert_count=int(m["alert_count"]),
+        opened_at=m["opened_at"],
+        acknowledged_at=m["acknowledged_at"],
+        acknowledged_by=m["acknowledged_by"],
+        resolved_at=m["resolved_at"],
+        resolved_by=m["resolved_by"],
+        auto_resolved=bool(m["auto_resolved"]),
+        resolution=m["resolution"],
+        playbook=m["playbook"],
+        external_id=m["external_id"],
+        updated_at=m["updated_at"],
+        version=int(m["version"]),
+    )
+
+
+def _imported_row(past: PastIncident, now: datetime) -> dict[str, Any]:
+    if past.resolved_at is not None:
+        status = IncidentStatus.RESOLVED
+    elif past.acknowledged_at is not None:
+        status = IncidentStatus.ACKNOWLEDGED
+    else:
+        status = IncidentStatus.OPEN
+    return {
+        "title": past.title,
+        "status": status.value,
+        "origin": "imported",
+        "external_id": past.id,
+        "service": past.service,
+        "services": [past.service] if past.service else [],
+        "priority": int(past.priority) if past.priority is not None else None,
+        "priority_source": "imported" if past.priority is not None else None,
+        "score": None,
+        "scorer": None,
+        "reasons": [],
+        "enrichment": {},
+        "alert_count": 0,
+        "opened_at": past.opened_at,
+        "acknowledged_at": past.acknowledged_at,
+        "acknowledged_by": None,
+        "resolved_at": past.resolved_at,
+        "resolved_by": None,
+        "auto_resolved": False,
+        "resolution": past.resolution,
+        "playbook": past.playbook,
+        "updated_at": now,
+        "version": 1,
+    }

@@ -1,0 +1,362 @@
+"""Every table nocbot stores, as SQLAlchemy Core metadata; identical on PostgreSQL and SQLite.
+
+Times are `Instant` (epoch microseconds). Metric point and rollup times are plain integers for the
+same reason and because those tables are the hot path. The alembic migrations in `migrations/`
+create exactly this schema (a test compares them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from engine.storage.types import Instant
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
+
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("starts_at", Instant, nullable=False),
+    Column("ends_at", Instant),
+    Column("status", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("severity", SmallInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("service", String(200)),
+    Column("labels", Json, nullable=False),
+    Column("annotations", Json, nullable=False),
+    Column("generator_url", Text),
+    Column("received_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    UniqueConstraint("fingerprint", "starts_at"),
+    Index(None, "status", "starts_at"),
+    Index(None, "service", "starts_at"),
+    Index(None, "starts_at"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),  # nocbot | imported
+    Column("external_id", String(200), unique=True),  # id in the imported history
+    Column("service", String(200)),  # the service the incident is chiefly about
+    Column("services", Json, nullable=False),
+    Column("priority", SmallInteger),  # 1..5 (P1..P5)
+    Column("priority_source", String(16)),  # model | rules | responder | pagerduty | imported
+    Column("score", Float),
+    Column("scorer", String(64)),
+    Column("reasons", Json, nullable=False),
+    Column("enrichment", Json, nullable=False),
+    Column("alert_count", Integer, nullable=False),
+    Column("opened_at", Instant, nullable=False),
+    Column("acknowledged_at", Instant),
+    Column("acknowledged_by", String(200)),
+    Column("resolved_at", Instant),
+    Column("resolved_by", String(200)),
+    Column("auto_resolved", Boolean, nullable=False),
+    Column("resolution", Text),
+    Column("playbook", String(200)),
+    Column("updated_at", Instant, nullable=False),
+    Column("version", Integer, nullable=False),  # bumped on every change a card must show
+    Index(None, "status", "opened_at"),
+    Index(None, "service", "opened_at"),
+    Index(None, "opened_at"),
+)
+
+incident_alerts = Table(
+    "incident_alerts",
+    metadata,
+    Column("alert_id", ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("joined_at", Instant, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Index(None, "incident_id"),
+)
+
+cluster_corrections = Table(
+    "cluster_corrections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # split | merge
+    Column("alert_id", ForeignKey("alerts.id", ondelete="SET NULL")),
+    Column("from_incident_id", ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("to_incident_id", ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("actor", String(200), nullable=False),
+    Column("at", Instant, nullable=False),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200)),
+    Column("text", Text, nullable=False),
+    Column("detail", Json, nullable=False),
+    Index(None, "incident_id", "at"),
+)
+
+metric_series = Table(
+    "metric_series",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("series_key", String(64), nullable=False, unique=True),  # sha256 of metric + labels
+    Column("metric", String(200), nullable=False),
+    Column("labels", Json, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Index(None, "metric"),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),  # epoch milliseconds
+    Column("value", Float, nullable=False),
+)
+
+
+def _rollup_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True),
+        Column("bucket", BigInteger, primary_key=True),  # bucket start, epoch seconds
+        Column("count", BigInteger, nullable=False),
+        Column("sum", Float, nullable=False),
+        Column("min", Float, nullable=False),
+        Column("max", Float, nullable=False),
+        Column("sketch", LargeBinary, nullable=False),  # mergeable quantile sketch
+        Index(None, "bucket"),
+    )
+
+
+rollup_5m = _rollup_table("rollup_5m")
+rollup_1h = _rollup_table("rollup_1h")
+rollup_1d = _rollup_table("rollup_1d")
+
+detector_state = Table(
+    "detector_state",
+    metadata,
+    Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", LargeBinary, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+)
+
+change_events = Table(
+    "change_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(200), unique=True),
+    Column("service", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("labels", Json, nullable=False),
+    Column("received_at", Instant, nullable=False),
+    Index(None, "service", "at"),
+    Index(None, "at"),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("tier", SmallInteger, nullable=False),
+    Column("customer_facing", Boolean, nullable=False),
+    Column("owner", String(200)),
+    Column("runbook", Text),
+    Column("depends_on", Json, nullable=False),
+    Column("pagerduty_routing_key", String(64)),
+    Column("updated_at", Instant, nullable=False),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("matchers", Json, nullable=False),
+    Column("starts_at", Instant, nullable=False),
+    Column("ends_at", Instant, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Index(None, "ends_at"),
+)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("surface", String(16), nullable=False),  # slack | teams | console
+    Column("channel", String(200), nullable=False),
+    Column("message_id", String(200)),  # Slack ts / Teams activity id, once posted
+    Column("thread_id", String(200)),
+    Column("shown_version", Integer, nullable=False),  # incident version the message shows
+    Column("posted_at", Instant),
+    Column("updated_at", Instant),
+    UniqueConstraint("incident_id", "surface", "channel"),
+)
+
+conversation_refs = Table(
+    "conversation_refs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("surface", String(16), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("reference", Json, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    UniqueConstraint("surface", "channel"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("destination", String(32), nullable=False),  # slack | teams | pagerduty | playbook | console
+    Column("kind", String(32), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE")),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", Instant, nullable=False),
+    Column("sent_at", Instant),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "incident_id"),
+)
+
+playbook_runs = Table(
+    "playbook_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("playbook", String(200), nullable=False),
+    Column("params", Json, nullable=False),
+    Column("status", String(24), nullable=False),
+    # set while a run is not finished: one active run per incident and playbook, even across replicas
+    Column("active_key", String(250), unique=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", Instant, nullable=False),
+    Column("approved_by", String(200)),
+    Column("approved_at", Instant),
+    Column("started_at", Instant),
+    Column("finished_at", Instant),
+    Column("current_step", Integer),
+    Column("error", Text),
+    Index(None, "incident_id"),
+    Index(None, "status"),
+)
+
+playbook_steps = Table(
+    "playbook_steps",
+    metadata,
+    Column("run_id", ForeignKey("playbook_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at", Instant),
+    Column("finished_at", Instant),
+    Column("output", Text),
+    Column("error", Text),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", ForeignKey("playbook_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("surface", String(16), nullable=False),
+    Column("decision", String(16), nullable=False),  # approved | denied | refused
+    Column("at", Instant, nullable=False),
+    Index(None, "run_id"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("dedup_key", String(255), nullable=False, unique=True),
+    Column("routing_key", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("external_incident_id", String(64)),
+    Column("triggered_by", String(200), nullable=False),
+    Column("triggered_at", Instant, nullable=False),
+    Column("acknowledged_at", Instant),
+    Column("resolved_at", Instant),
+    Index(None, "incident_id"),
+    Index(None, "external_incident_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("surface", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("incident_id", ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("detail", Json, nullable=False),
+    Index(None, "incident_id"),
+    Index(None, "at"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # priority | incident_forecast
+    Column("version", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("metrics", Json, nullable=False),
+    Column("details", Json, nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    UniqueConstraint("kind", "version"),
+)

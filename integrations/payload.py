@@ -1,0 +1,146 @@
+"""Reading untrusted JSON: typed accessors that fail with the path of the offending field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+
+class PayloadError(ValueError):
+    """The request body is not what the endpoint accepts; `field` is a JSON path such as alerts[3].labels."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def expect_object(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(field, f"expected an object, got {type_name(value)}")
+    return value
+
+
+def expect_list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(field, f"expected a list, got {type_name(value)}")
+    return value
+
+
+def required(doc: Mapping[str, Any], key: str, field: str) -> Any:
+    if key not in doc or doc[key] is None:
+        raise PayloadError(join(field, key), "is required")
+    return doc[key]
+
+
+def text(doc: Mapping[str, Any], key: str, field: str, *, max_length: int = 10_000) -> str:
+    value = required(doc, key, field)
+    return check_text(value, join(field, key), max_length=max_length)
+
+
+def optional_text(doc: Mapping[str, Any], key: str, field: str, *, max_length: int = 10_000) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    return check_text(value, join(field, key), max_length=max_length, allow_empty=True)
+
+
+def check_text(value: Any, field: str, *, max_length: int = 10_000, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise PayloadError(field, f"expected a string, got {type_name(value)}")
+    if not allow_empty and not value.strip():
+        raise PayloadError(field, "must not be empty")
+    if len(value) > max_length:
+        raise PayloadError(field, f"longer than {max_length} characters")
+    return value
+
+
+def string_map(doc: Mapping[str, Any], key: str, field: str, *, required_key: bool = False) -> dict[str, str]:
+    """A mapping of string to string (labels, annotations); absent means empty unless required."""
+    path = join(field, key)
+    value = doc.get(key)
+    if value is None:
+        if required_key:
+            raise PayloadError(path, "is required")
+        return {}
+    if not isinstance(value, dict):
+        raise PayloadError(path, f"expected an object of strings, got {type_name(value)}")
+    for name, item in value.items():
+        if not isinstance(item, str):
+            raise PayloadError(f"{path}.{name}", f"expected a string, got {type_name(item)}")
+        if len(name) > 200 or len(item) > 10_000:
+            raise PayloadError(f"{path}.{name}", "too long")
+    return dict(value)
+
+
+def number(value: Any, field: str) -> float:
+    # bool is an int in Python but never a measurement
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(field, f"expected a number, got {type_name(value)}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise PayloadError(field, "must be a finite number")
+    return result
+
+
+def timestamp(value: Any, field: str) -> datetime:
+    """ISO 8601 (with zone, or UTC when none) or epoch seconds."""
+    if isinstance(value, bool):
+        raise PayloadError(field, "expected an ISO 8601 time or epoch seconds, got a boolean")
+    if isinstance(value, int | float):
+        return epoch_seconds(float(value), field)
+    if isinstance(value, str):
+        parsed = parse_iso(value)
+        if parsed is None:
+            raise PayloadError(field, f"not an ISO 8601 time: {value[:64]!r}")
+        return parsed
+    raise PayloadError(field, f"expected an ISO 8601 time or epoch seconds, got {type_name(value)}")
+
+
+def epoch_seconds(value: float, field: str) -> datetime:
+    # year 1970..2999: anything else is a unit mistake (milliseconds) or garbage
+    if not math.isfinite(value) or not 0 <= value < 32_503_680_000:
+        raise PayloadError(field, f"epoch seconds out of range: {value!r}")
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def parse_iso(raw: str) -> datetime | None:
+    text_value = raw.strip()
+    if not text_value:
+        return None
+    if text_value.endswith(("Z", "z")):
+        text_value = text_value[:-1] + "+00:00"
+    # Go (Alertmanager) writes nanoseconds; Python takes at most microseconds
+    if "." in text_value:
+        head, _, tail = text_value.partition(".")
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        if digits > 6:
+            text_value = head + "." + tail[:6] + tail[digits:]
+    try:
+        parsed = datetime.fromisoformat(text_value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def join(field: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{field}[{key}]"
+    return f"{field}.{key}" if field else key
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
