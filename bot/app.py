@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.http import ingest_routes, ops_routes, read_routes
 from bot.http.middleware import bearer_auth, json_errors, request_context
-from bot.keys import CLOCK, INGEST, SETTINGS, STORE, TELEMETRY
+from bot.keys import CLOCK, INGEST, KNOWN_SERIES, SETTINGS, STORE, TELEMETRY
 from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.clock import Clock, SystemClock
@@ -21,6 +21,7 @@ from engine.ingest import IngestService
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.store import Store
+from integrations.nocbot_api import KnownSeries
 
 log = logging.getLogger("nocbot")
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[TELEMETRY] = Telemetry()
+    app[KNOWN_SERIES] = KnownSeries()
     app.cleanup_ctx.append(_database)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)

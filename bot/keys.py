@@ -9,9 +9,11 @@ from bot.telemetry import Telemetry
 from engine.clock import Clock
 from engine.ingest import IngestService
 from engine.storage.store import Store
+from integrations.nocbot_api import KnownSeries
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)
 INGEST = web.AppKey("ingest", IngestService)
+KNOWN_SERIES = web.AppKey("known_series", KnownSeries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.clock import Clock
-from engine.models import Alert, ChangeEvent, MetricPoint
+from engine.models import Alert, ChangeEvent, PointBatch
 from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.store import Store
 
@@ -21,7 +21,7 @@ class IngestService:
     async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
         return await self.store.ingest_alerts(batch, self.clock.now())
 
-    async def points(self, batch: Sequence[MetricPoint]) -> PointIngestResult:
+    async def points(self, batch: PointBatch) -> PointIngestResult:
         return await self.store.ingest_points(batch, self.clock.now())
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:

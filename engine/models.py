@@ -7,7 +7,7 @@ edge; the engine never sees a dict from the wire.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -106,6 +106,54 @@ class MetricPoint:
     labels: Labels
     ts: float
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRef:
+    """A metric series: a metric name and its labels."""
+
+    metric: str
+    labels: Labels
+
+
+@dataclass(frozen=True, slots=True)
+class PointBatch:
+    """Many points as columns: the distinct series once, then per point its series index, time, value.
+
+    This is the shape of the hot path (ingestion, detection): no object per point.
+    """
+
+    series: tuple[SeriesRef, ...]
+    series_index: list[int]
+    ts: list[float]
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @classmethod
+    def from_points(cls, points: Iterable[MetricPoint]) -> PointBatch:
+        positions: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        series: list[SeriesRef] = []
+        index: list[int] = []
+        ts: list[float] = []
+        values: list[float] = []
+        for point in points:
+            key = (point.metric, tuple(sorted(point.labels.items())))
+            position = positions.get(key)
+            if position is None:
+                position = positions[key] = len(series)
+                series.append(SeriesRef(point.metric, point.labels))
+            index.append(position)
+            ts.append(point.ts)
+            values.append(point.value)
+        return cls(tuple(series), index, ts, values)
+
+    def points(self) -> list[MetricPoint]:
+        return [
+            MetricPoint(self.series[i].metric, self.series[i].labels, t, v)
+            for i, t, v in zip(self.series_index, self.ts, self.values, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,11 @@ from integrations.payload import (
     optional_text,
     required,
     string_map,
-    timestamp,
+    timestamp_of,
 )
 
 # Go's zero time: Alertmanager sends it for "not set"
+_ZERO_TIME = "0001-01-01T00:00:00Z"
 _ZERO_TIME_YEAR = 1
 
 
@@ -44,7 +45,7 @@ def parse_alert(item: Any, field: str, *, now: datetime) -> Alert:
     name = labels.get("alertname")
     if not name:
         raise PayloadError(join(field, "labels.alertname"), "is required")
-    starts_at = timestamp(required(doc, "startsAt", field), join(field, "startsAt"))
+    starts_at = timestamp_of(doc, "startsAt", field)
     ends_at = _optional_time(doc, "endsAt", field)
     if status is AlertStatus.FIRING:
         ends_at = None
@@ -81,7 +82,7 @@ def severity_of(labels: Mapping[str, str]) -> Severity:
 
 def _optional_time(doc: Mapping[str, Any], key: str, field: str) -> datetime | None:
     value = doc.get(key)
-    if value in (None, ""):
+    if value is None or value == "" or value == _ZERO_TIME:
         return None
-    parsed = timestamp(value, join(field, key))
+    parsed = timestamp_of(doc, key, field)
     return None if parsed.year == _ZERO_TIME_YEAR else parsed

@@ -59,19 +59,19 @@ def check_text(value: Any, field: str, *, max_length: int = 10_000, allow_empty:
 
 def string_map(doc: Mapping[str, Any], key: str, field: str, *, required_key: bool = False) -> dict[str, str]:
     """A mapping of string to string (labels, annotations); absent means empty unless required."""
-    path = join(field, key)
     value = doc.get(key)
     if value is None:
         if required_key:
-            raise PayloadError(path, "is required")
+            raise PayloadError(join(field, key), "is required")
         return {}
     if not isinstance(value, dict):
-        raise PayloadError(path, f"expected an object of strings, got {type_name(value)}")
+        raise PayloadError(join(field, key), f"expected an object of strings, got {type_name(value)}")
     for name, item in value.items():
-        if not isinstance(item, str):
-            raise PayloadError(f"{path}.{name}", f"expected a string, got {type_name(item)}")
+        # error paths are built only on failure: this runs for every label of every alert
+        if item.__class__ is not str:
+            raise PayloadError(f"{join(field, key)}.{name}", f"expected a string, got {type_name(item)}")
         if len(name) > 200 or len(item) > 10_000:
-            raise PayloadError(f"{path}.{name}", "too long")
+            raise PayloadError(f"{join(field, key)}.{name}", "too long")
     return dict(value)
 
 
@@ -79,10 +79,25 @@ def number(value: Any, field: str) -> float:
     # bool is an int in Python but never a measurement
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(field, f"expected a number, got {type_name(value)}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        raise PayloadError(field, "number too large") from None
     if not math.isfinite(result):
         raise PayloadError(field, "must be a finite number")
     return result
+
+
+def timestamp_of(doc: Mapping[str, Any], key: str, field: str) -> datetime:
+    """`timestamp` of a required key, naming `field.key` only if it fails."""
+    value = doc.get(key)
+    if value is None:
+        raise PayloadError(join(field, key), "is required")
+    if value.__class__ is str:
+        parsed = parse_iso(value)
+        if parsed is not None:
+            return parsed
+    return timestamp(value, join(field, key))
 
 
 def timestamp(value: Any, field: str) -> datetime:

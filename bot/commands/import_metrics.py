@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.commands.common import add_db_option, guarded
 from bot.commands.importing import import_file
-from engine.models import MetricPoint
+from engine.models import MetricPoint, PointBatch
 from engine.storage.store import Store
 from integrations.import_files import read_metric_points
 
@@ -36,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _store(store: Store, conn: AsyncConnection, batch: list[MetricPoint], now: datetime) -> int:
-    return (await store.add_points(conn, batch, now)).stored
+    return (await store.add_points(conn, PointBatch.from_points(batch), now)).stored

@@ -7,7 +7,7 @@ same rule the detector follows, so a re-sent batch changes nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import orjson
@@ -15,8 +15,7 @@ from sqlalchemy import BigInteger, Float, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.models import MetricPoint
-from engine.storage.records import PointIngestResult
+from engine.models import PointBatch, SeriesRef
 from engine.storage.schema import metric_points, metric_series
 from engine.storage.upsert import insert_ignoring_conflicts
 
@@ -32,12 +31,9 @@ class SeriesIds:
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
 
-    async def resolve(self, conn: AsyncConnection, points: Sequence[MetricPoint], now: datetime) -> list[int]:
-        keys = [series_key(p.metric, p.labels) for p in points]
-        missing: dict[str, MetricPoint] = {}
-        for key, point in zip(keys, points, strict=True):
-            if key not in self._ids and key not in missing:
-                missing[key] = point
+    async def resolve(self, conn: AsyncConnection, series: Sequence[SeriesRef], now: datetime) -> list[int]:
+        keys = [series_key(s.metric, s.labels) for s in series]
+        missing = {key: ref for key, ref in zip(keys, series, strict=True) if key not in self._ids}
         if missing:
             await self._create(conn, missing, now)
         return [self._ids[key] for key in keys]
@@ -46,10 +42,10 @@ class SeriesIds:
         """Drop the cache (after a rollback the ids it learned may not exist)."""
         self._ids.clear()
 
-    async def _create(self, conn: AsyncConnection, missing: Mapping[str, MetricPoint], now: datetime) -> None:
+    async def _create(self, conn: AsyncConnection, missing: Mapping[str, SeriesRef], now: datetime) -> None:
         rows = [
-            {"series_key": key, "metric": p.metric, "labels": dict(p.labels), "created_at": now}
-            for key, p in missing.items()
+            {"series_key": key, "metric": ref.metric, "labels": dict(ref.labels), "created_at": now}
+            for key, ref in missing.items()
         ]
         await conn.execute(insert_ignoring_conflicts(conn, metric_series, ["series_key"]), rows)
         keys = list(missing)
@@ -64,19 +60,22 @@ class SeriesIds:
                 self._ids[row.series_key] = int(row.id)
 
 
-async def insert_points(
-    conn: AsyncConnection, series_ids: Sequence[int], points: Sequence[MetricPoint]
-) -> int:
+async def insert_points(conn: AsyncConnection, series_ids: Sequence[int], batch: PointBatch) -> int:
     """Insert points, skipping (series, ts) pairs already stored; returns how many were new."""
-    if not points:
+    if not len(batch):
         return 0
-    ids = list(series_ids)
-    stamps = [round(p.ts * 1000) for p in points]
-    values = [p.value for p in points]
+    ids = [series_ids[i] for i in batch.series_index]
+    stamps = [round(t * 1000) for t in batch.ts]
     if conn.dialect.name == "postgresql":
-        return await _insert_postgresql(conn, ids, stamps, values)
-    rows = [{"series_id": s, "ts": t, "value": v} for s, t, v in zip(ids, stamps, values, strict=True)]
-    result = await conn.execute(insert_ignoring_conflicts(conn, metric_points, ["series_id", "ts"]), rows)
+        # One statement with three array parameters: an order of magnitude faster than executemany.
+        result = await conn.execute(
+            _UNNEST_INSERT, {"series_ids": ids, "stamps": stamps, "vals": batch.values}
+        )
+    else:
+        rows = [
+            {"series_id": s, "ts": t, "value": v} for s, t, v in zip(ids, stamps, batch.values, strict=True)
+        ]
+        result = await conn.execute(insert_ignoring_conflicts(conn, metric_points, ["series_id", "ts"]), rows)
     return max(result.rowcount, 0)
 
 
@@ -89,15 +88,3 @@ _UNNEST_INSERT = text(
     bindparam("stamps", type_=ARRAY(BigInteger)),
     bindparam("vals", type_=ARRAY(Float)),
 )
-
-
-async def _insert_postgresql(
-    conn: AsyncConnection, ids: list[int], stamps: list[int], values: list[float]
-) -> int:
-    # One statement with three array parameters: an order of magnitude faster than executemany.
-    result = await conn.execute(_UNNEST_INSERT, {"series_ids": ids, "stamps": stamps, "vals": values})
-    return max(result.rowcount, 0)
-
-
-def point_result(stored: int, series_ids: Iterable[int], total: int) -> PointIngestResult:
-    return PointIngestResult(stored=stored, duplicates=total - stored, series_ids=list(series_ids))

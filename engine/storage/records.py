@@ -93,4 +93,4 @@ class AlertIngestResult:
 class PointIngestResult:
     stored: int
     duplicates: int
-    series_ids: list[int]  # per input point, the id of its series
+    series_ids: list[int]  # per series of the batch (PointBatch.series), its id

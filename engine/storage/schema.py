@@ -143,10 +143,12 @@ metric_series = Table(
     Index(None, "metric"),
 )
 
+# The hot table: no foreign key (it costs ~45 % of insert throughput on PostgreSQL); series are
+# never deleted while they have points, and retention deletes points by time.
 metric_points = Table(
     "metric_points",
     metadata,
-    Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True),
+    Column("series_id", BigInteger, primary_key=True),
     Column("ts", BigInteger, primary_key=True),  # epoch milliseconds
     Column("value", Float, nullable=False),
 )

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from engine.models import Alert, ChangeEvent, MetricPoint, PastIncident
+from engine.models import Alert, ChangeEvent, PastIncident, PointBatch
 from engine.storage import alert_rows, change_rows, incident_rows, metric_rows
 from engine.storage.alert_rows import AlertFilter
 from engine.storage.incident_rows import IncidentFilter
@@ -56,16 +56,14 @@ class Store:
         async with self.transaction() as conn:
             return await alert_rows.upsert_alerts(conn, batch, now)
 
-    async def ingest_points(self, batch: Sequence[MetricPoint], now: datetime) -> PointIngestResult:
+    async def ingest_points(self, batch: PointBatch, now: datetime) -> PointIngestResult:
         async with self.transaction() as conn:
             return await self.add_points(conn, batch, now)
 
-    async def add_points(
-        self, conn: AsyncConnection, batch: Sequence[MetricPoint], now: datetime
-    ) -> PointIngestResult:
-        series_ids = await self.series.resolve(conn, batch, now)
+    async def add_points(self, conn: AsyncConnection, batch: PointBatch, now: datetime) -> PointIngestResult:
+        series_ids = await self.series.resolve(conn, batch.series, now)
         stored = await metric_rows.insert_points(conn, series_ids, batch)
-        return metric_rows.point_result(stored, series_ids, len(batch))
+        return PointIngestResult(stored=stored, duplicates=len(batch) - stored, series_ids=series_ids)
 
     async def ingest_changes(self, batch: Sequence[ChangeEvent], now: datetime) -> int:
         async with self.transaction() as conn:

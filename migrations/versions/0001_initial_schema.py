@@ -248,10 +248,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incident_events_incident_id_at'), ['incident_id', 'at'], unique=False)
 
     op.create_table('metric_points',
-    sa.Column('series_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('series_id', sa.BigInteger(), nullable=False),
     sa.Column('ts', sa.BigInteger(), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['series_id'], ['metric_series.id'], name=op.f('fk_metric_points_series_id_metric_series'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('series_id', 'ts', name=op.f('pk_metric_points'))
     )
     op.create_table('outbox',

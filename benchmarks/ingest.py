@@ -1,0 +1,214 @@
+"""Ingestion load benchmark: alerts/s and points/s accepted, p50/p99 request latency.
+
+Starts `nocbot serve` on the given database (or targets a running server with --url) and sends, on
+loopback, new Alertmanager alerts and then new metric points for a fixed time each, from several
+concurrent clients. Bodies are generated before the clock starts so the client measures the server.
+
+    python benchmarks/ingest.py --db sqlite+aiosqlite:////tmp/bench.db
+    python benchmarks/ingest.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/nocbot_bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+TOKEN = "bench-token"
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    items: int = 0
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def rate(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q) * 1000) if self.latencies else float("nan")
+
+
+def alert_bodies(per_request: int, seed: int) -> Iterator[bytes]:
+    """Webhooks of alerts never seen before (new fingerprint and start each): the costliest case."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    services = [f"svc-{i}" for i in range(40)]
+    n = 0
+    while True:
+        alerts = []
+        for _ in range(per_request):
+            n += 1
+            alerts.append(
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": f"Alert{n % 50}",
+                        "service": services[n % len(services)],
+                        "instance": f"node-{n % 300}:9100",
+                        "severity": ("warning", "critical", "info")[n % 3],
+                        "run": str(seed),
+                    },
+                    "annotations": {"summary": f"something is wrong on node-{n % 300}"},
+                    "startsAt": (start + timedelta(milliseconds=n)).isoformat().replace("+00:00", "Z"),
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": f"{seed:04x}{n:012x}",
+                }
+            )
+        yield orjson.dumps({"version": "4", "status": "firing", "alerts": alerts})
+
+
+def point_bodies(per_request: int, series: int, seed: int) -> Iterator[bytes]:
+    """Batches that advance every series by one step, as a scrape-and-forward agent sends them."""
+    base = 1_790_000_000 + (seed % 1000) * 100_000
+    step = 0
+    while True:
+        points = []
+        for i in range(per_request):
+            s = (step * per_request + i) % series
+            tick = (step * per_request + i) // series
+            points.append(
+                {
+                    "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
+                    "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
+                    "ts": base + tick * 15,
+                    "value": float((s * 7 + tick) % 100),
+                }
+            )
+        step += 1
+        yield orjson.dumps({"points": points})
+
+
+async def run_phase(
+    url: str, path: str, bodies: list[bytes], items_per_body: int, seconds: float, concurrency: int, name: str
+) -> PhaseResult:
+    result = PhaseResult(name)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    queue = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(base_url=url, headers=headers, connector=connector) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                body = next(queue, None)
+                if body is None:
+                    return
+                began = time.perf_counter()
+                async with session.post(path, data=body) as response:
+                    await response.read()
+                    elapsed = time.perf_counter() - began
+                    result.requests += 1
+                    if response.status == 200:
+                        result.items += items_per_body
+                        result.latencies.append(elapsed)
+                    else:
+                        result.errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(db: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "NOCBOT_DATABASE_URL": db,
+        "NOCBOT_INGEST_TOKEN": TOKEN,
+        "NOCBOT_PORT": str(port),
+        "NOCBOT_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, url
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("server failed to start") from None
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("server did not start listening")
+
+
+async def main(args: argparse.Namespace) -> None:
+    process = None
+    url = args.url
+    if url is None:
+        process, url = start_server(args.db)
+    try:
+        seed = int(time.time()) % 60000
+        n_alert_bodies = int(args.seconds * 20_000 / args.alerts_per_request) + 100
+        n_point_bodies = int(args.seconds * 400_000 / args.points_per_request) + 100
+        alerts = [b for _, b in zip(range(n_alert_bodies), alert_bodies(args.alerts_per_request, seed), strict=False)]
+        points = [
+            b
+            for _, b in zip(
+                range(n_point_bodies), point_bodies(args.points_per_request, args.series, seed), strict=False
+            )
+        ]
+        # warm-up: creates series and warms connections, not measured
+        await run_phase(url, "/api/v1/metrics", points[:5], args.points_per_request, 5, 1, "warm-up")
+        results = [
+            await run_phase(url, "/api/v1/alerts/alertmanager", alerts, args.alerts_per_request, args.seconds,
+                            args.concurrency, f"alerts ({args.alerts_per_request}/request)"),
+            await run_phase(url, "/api/v1/metrics", points[5:], args.points_per_request, args.seconds,
+                            args.concurrency, f"points ({args.points_per_request}/request)"),
+        ]
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    table = Table(title=f"ingest benchmark — {args.db if args.url is None else args.url}")
+    for column in ("phase", "items/s", "requests", "errors", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(r.name, f"{r.rate():,.0f}", str(r.requests), str(r.errors), f"{r.percentile(50):.1f}",
+                      f"{r.percentile(99):.1f}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+        f"{datetime.now(UTC):%Y-%m-%d} · {args.seconds:.0f} s per phase, concurrency {args.concurrency}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
+    parser.add_argument("--url", help="target a running server instead of starting one")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--alerts-per-request", type=int, default=100)
+    parser.add_argument("--points-per-request", type=int, default=2000)
+    parser.add_argument("--series", type=int, default=10_000)
+    asyncio.run(main(parser.parse_args()))
