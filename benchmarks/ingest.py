@@ -169,7 +169,10 @@ async def main(args: argparse.Namespace) -> None:
         seed = int(time.time()) % 60000
         n_alert_bodies = int(args.seconds * 20_000 / args.alerts_per_request) + 100
         n_point_bodies = int(args.seconds * 400_000 / args.points_per_request) + 100
-        alerts = [b for _, b in zip(range(n_alert_bodies), alert_bodies(args.alerts_per_request, seed), strict=False)]
+        alerts = [
+            b
+            for _, b in zip(range(n_alert_bodies), alert_bodies(args.alerts_per_request, seed), strict=False)
+        ]
         points = [
             b
             for _, b in zip(
@@ -179,10 +182,24 @@ async def main(args: argparse.Namespace) -> None:
         # warm-up: creates series and warms connections, not measured
         await run_phase(url, "/api/v1/metrics", points[:5], args.points_per_request, 5, 1, "warm-up")
         results = [
-            await run_phase(url, "/api/v1/alerts/alertmanager", alerts, args.alerts_per_request, args.seconds,
-                            args.concurrency, f"alerts ({args.alerts_per_request}/request)"),
-            await run_phase(url, "/api/v1/metrics", points[5:], args.points_per_request, args.seconds,
-                            args.concurrency, f"points ({args.points_per_request}/request)"),
+            await run_phase(
+                url,
+                "/api/v1/alerts/alertmanager",
+                alerts,
+                args.alerts_per_request,
+                args.seconds,
+                args.concurrency,
+                f"alerts ({args.alerts_per_request}/request)",
+            ),
+            await run_phase(
+                url,
+                "/api/v1/metrics",
+                points[5:],
+                args.points_per_request,
+                args.seconds,
+                args.concurrency,
+                f"points ({args.points_per_request}/request)",
+            ),
         ]
     finally:
         if process is not None:
@@ -192,8 +209,14 @@ async def main(args: argparse.Namespace) -> None:
     for column in ("phase", "items/s", "requests", "errors", "p50 ms", "p99 ms"):
         table.add_column(column, justify="right")
     for r in results:
-        table.add_row(r.name, f"{r.rate():,.0f}", str(r.requests), str(r.errors), f"{r.percentile(50):.1f}",
-                      f"{r.percentile(99):.1f}")
+        table.add_row(
+            r.name,
+            f"{r.rate():,.0f}",
+            str(r.requests),
+            str(r.errors),
+            f"{r.percentile(50):.1f}",
+            f"{r.percentile(99):.1f}",
+        )
     console = Console()
     console.print(table)
     console.print(
@@ -203,7 +226,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", default=f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
     parser.add_argument("--url", help="target a running server instead of starting one")
     parser.add_argument("--seconds", type=float, default=20)

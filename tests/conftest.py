@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,7 +102,9 @@ async def make_client() -> AsyncIterator[Callable[..., Awaitable[AppClient]]]:
 
 
 @pytest.fixture
-async def client(make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock) -> AppClient:
+async def client(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
+) -> AppClient:
     return await make_client(settings, clock)
 
 

@@ -95,20 +95,51 @@ def _throwaway_server(bindir: Path) -> Iterator[PgServer]:
     data, sockets, logfile = root / "data", root / "sock", root / "server.log"
     port = _free_port()
     try:
-        _run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-              "--no-sync", "-E", "UTF8", "--locale=C"])
+        _run(
+            [
+                *run_as,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        )
         _run([*run_as, "mkdir", "-p", str(sockets)])
         options = (
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        _run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(logfile), "-w",
-              "-t", "60", "start"])
+        _run(
+            [
+                *run_as,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(logfile),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         yield PgServer(host="127.0.0.1", port=port, user="postgres", password=None, admin_database="postgres")
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, check=False)
+            subprocess.run(
+                [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True,
+                check=False,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 

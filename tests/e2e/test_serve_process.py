@@ -23,7 +23,9 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stderr.read().decode() if process.stderr else ''}")
+            raise AssertionError(
+                f"server exited early: {process.stderr.read().decode() if process.stderr else ''}"
+            )
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
                 if response.status == 200:
@@ -60,7 +62,11 @@ def test_serve_handles_requests_and_stops_on_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    log_lines = [line for line in process.stderr.read().decode().splitlines() if line.startswith("{")] if process.stderr else []
+    log_lines = (
+        [line for line in process.stderr.read().decode().splitlines() if line.startswith("{")]
+        if process.stderr
+        else []
+    )
     entries = [json.loads(line) for line in log_lines]
     requests = [e for e in entries if e.get("msg") == "request" and e.get("path") == "/api/v1/alerts"]
     assert requests and requests[0]["status"] == 200 and requests[0]["request_id"]
@@ -68,6 +74,8 @@ def test_serve_handles_requests_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 def test_bad_setting_fails_at_start_naming_the_variable(tmp_path: Path) -> None:
     env = {**os.environ, "NOCBOT_PORT": "not-a-port", "NOCBOT_INGEST_TOKEN": "t"}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"], env=env, capture_output=True, timeout=60
+    )
     assert result.returncode == 1
     assert b"NOCBOT_PORT" in result.stderr

@@ -36,29 +36,51 @@ async def test_migrate(database_url: str, capsys: pytest.CaptureFixture[str]) ->
     assert "revision" in capsys.readouterr().out
 
 
-async def test_import_metrics_all_or_nothing(database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_import_metrics_all_or_nothing(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = tmp_path / "points.csv"
-    rows = ["timestamp,metric,value,host"] + [f"{1794394800 + i * 60},cpu_usage,{i % 97},web-{i % 3}" for i in range(12000)]
+    rows = ["timestamp,metric,value,host"] + [
+        f"{1794394800 + i * 60},cpu_usage,{i % 97},web-{i % 3}" for i in range(12000)
+    ]
     good.write_text("\n".join(rows) + "\n")
     assert await run_cli("import-metrics", str(good), "--db", database_url) == 0
     assert "imported 12000 points" in capsys.readouterr().out
     assert await count(database_url, metric_points) == 12000
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("\n".join(rows[:1] + [f"{1894394800 + i},other,{i},web-9" for i in range(9000)] + ["oops,other,1,web-9"]) + "\n")
+    bad.write_text(
+        "\n".join(
+            rows[:1] + [f"{1894394800 + i},other,{i},web-9" for i in range(9000)] + ["oops,other,1,web-9"]
+        )
+        + "\n"
+    )
     assert await run_cli("import-metrics", str(bad), "--db", database_url) == 1
     err = capsys.readouterr().err
     assert "bad.csv:9002" in err and "nothing was imported" in err
-    assert await count(database_url, metric_points) == 12000  # the 9,000 good lines before it were rolled back
+    assert (
+        await count(database_url, metric_points) == 12000
+    )  # the 9,000 good lines before it were rolled back
 
 
-async def test_import_incidents(database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_import_incidents(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     history = tmp_path / "history.jsonl"
     history.write_text(
         "\n".join(
-            json.dumps({"id": f"INC-{i}", "title": "Checkout errors", "service": "checkout", "priority": "P2",
-                        "opened_at": "2026-10-01T10:00:00Z", "resolved_at": "2026-10-01T11:00:00Z",
-                        "resolution": "rolled back", "playbook": None})
+            json.dumps(
+                {
+                    "id": f"INC-{i}",
+                    "title": "Checkout errors",
+                    "service": "checkout",
+                    "priority": "P2",
+                    "opened_at": "2026-10-01T10:00:00Z",
+                    "resolved_at": "2026-10-01T11:00:00Z",
+                    "resolution": "rolled back",
+                    "playbook": None,
+                }
+            )
             for i in range(50)
         )
     )
@@ -68,12 +90,16 @@ async def test_import_incidents(database_url: str, tmp_path: Path, capsys: pytes
     assert await count(database_url, incidents) == 50
 
 
-async def test_import_of_a_missing_file_is_one_clear_line(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_import_of_a_missing_file_is_one_clear_line(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await run_cli("import-metrics", "/nonexistent.csv", "--db", database_url) == 1
     assert "No such file" in capsys.readouterr().err
 
 
-async def test_replay_a_scenario_against_the_server(client: AppClient, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_replay_a_scenario_against_the_server(
+    client: AppClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not SCENARIO.exists():
         pytest.skip("shared scenarios not present")
     monkeypatch.setenv("NOCBOT_INGEST_TOKEN", TOKEN)

@@ -108,7 +108,9 @@ async def test_garbage_gets_400_naming_the_field_and_stores_nothing(
     assert await count_rows(database_url, alerts) == 0
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"[1, 2", b'{"alerts": [NaN]}', "\udcff".encode("utf-8", "surrogatepass")])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"", b"[1, 2", b'{"alerts": [NaN]}', "\udcff".encode("utf-8", "surrogatepass")]
+)
 async def test_malformed_json_is_400(client: AppClient, body: bytes) -> None:
     response = await client.post(
         "/api/v1/alerts/alertmanager", data=body, headers={**auth(), "Content-Type": "application/json"}
@@ -118,7 +120,9 @@ async def test_malformed_json_is_400(client: AppClient, body: bytes) -> None:
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}])
-async def test_missing_or_wrong_token_is_401(client: AppClient, database_url: str, headers: dict[str, str]) -> None:
+async def test_missing_or_wrong_token_is_401(
+    client: AppClient, database_url: str, headers: dict[str, str]
+) -> None:
     response = await client.post("/api/v1/alerts/alertmanager", json=alertmanager_payload(), headers=headers)
     assert response.status == 401
     assert (await client.get("/api/v1/alerts", headers=headers)).status == 401
@@ -136,8 +140,13 @@ async def test_body_over_the_limit_is_413(make_client: Any, settings: Any, datab
 
 
 async def test_generic_alerts_one_or_many(client: AppClient) -> None:
-    one = {"name": "DiskFull", "severity": "warning", "labels": {"host": "web-1"}, "summary": "disk 91%",
-           "timestamp": "2026-11-11T11:00:00Z"}
+    one = {
+        "name": "DiskFull",
+        "severity": "warning",
+        "labels": {"host": "web-1"},
+        "summary": "disk 91%",
+        "timestamp": "2026-11-11T11:00:00Z",
+    }
     response = await client.post("/api/v1/alerts", json=one, headers=auth())
     assert response.status == 200 and (await response.json())["new"] == 1
     many = [
@@ -176,8 +185,12 @@ async def test_generic_alert_resent_while_firing_updates_the_open_instance(
         ({"name": 7, "severity": "info"}, "name"),
     ],
 )
-async def test_generic_alert_errors_name_the_field(client: AppClient, alert: dict[str, Any], field: str) -> None:
-    response = await client.post("/api/v1/alerts", json=[{"name": "Ok", "severity": "info"}, alert], headers=auth())
+async def test_generic_alert_errors_name_the_field(
+    client: AppClient, alert: dict[str, Any], field: str
+) -> None:
+    response = await client.post(
+        "/api/v1/alerts", json=[{"name": "Ok", "severity": "info"}, alert], headers=auth()
+    )
     assert response.status == 400
     assert (await response.json())["field"] == f"[1].{field}"
 
@@ -220,8 +233,13 @@ async def test_bad_point_rejects_the_whole_batch(
 
 
 async def test_change_events(client: AppClient, database_url: str) -> None:
-    change = {"id": "deploy-481", "service": "payments", "who": "ci", "what": "payments v2.31.0",
-              "at": "2026-11-11T11:50:00Z"}
+    change = {
+        "id": "deploy-481",
+        "service": "payments",
+        "who": "ci",
+        "what": "payments v2.31.0",
+        "at": "2026-11-11T11:50:00Z",
+    }
     body = await (await client.post("/api/v1/changes", json=change, headers=auth())).json()
     assert body["stored"] == 1
     again = await (await client.post("/api/v1/changes", json=[change], headers=auth())).json()

@@ -44,8 +44,12 @@ async def test_incident_detail_404_and_bad_id(client: AppClient) -> None:
 
 
 async def test_bad_query_parameters_are_400(client: AppClient) -> None:
-    for query, field in [("status=weird", "status"), ("limit=0", "limit"), ("since=noon", "since"),
-                         ("cursor=x", "cursor")]:
+    for query, field in [
+        ("status=weird", "status"),
+        ("limit=0", "limit"),
+        ("since=noon", "since"),
+        ("cursor=x", "cursor"),
+    ]:
         response = await client.get(f"/api/v1/alerts?{query}", headers=auth())
         assert response.status == 400, query
         assert (await response.json())["field"] == field
@@ -61,8 +65,7 @@ def test_openapi_documents_every_route() -> None:
     served = {
         (route.resource.canonical, route.method)
         for route in app.router.routes()
-        if route.resource is not None and route.method != "HEAD"
-        and isinstance(route.resource, web.Resource)
+        if route.resource is not None and route.method != "HEAD" and isinstance(route.resource, web.Resource)
     }
     assert served - documented == set()
     assert documented - served == set()

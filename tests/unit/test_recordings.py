@@ -27,10 +27,20 @@ def test_alert_lines_group_into_webhooks_by_delivery_time() -> None:
 
 
 def test_nocbot_events_and_shift_moves_times_inside_bodies() -> None:
-    line = json.dumps({"at": "2026-11-11T00:00:00Z", "kind": "metrics",
-                       "body": [{"metric": "m", "ts": 1794355200, "value": 1}]})
-    change = json.dumps({"at": "2026-11-11T00:05:00Z", "kind": "changes",
-                         "body": {"service": "s", "who": "w", "what": "x", "at": "2026-11-11T00:05:00Z"}})
+    line = json.dumps(
+        {
+            "at": "2026-11-11T00:00:00Z",
+            "kind": "metrics",
+            "body": [{"metric": "m", "ts": 1794355200, "value": 1}],
+        }
+    )
+    change = json.dumps(
+        {
+            "at": "2026-11-11T00:05:00Z",
+            "kind": "changes",
+            "body": {"service": "s", "who": "w", "what": "x", "at": "2026-11-11T00:05:00Z"},
+        }
+    )
     events = list(read_recording([line, change]))
     moved = [shift(e, timedelta(days=1)) for e in events]
     assert moved[0].body[0]["ts"] == 1794355200 + 86400
@@ -40,7 +50,8 @@ def test_nocbot_events_and_shift_moves_times_inside_bodies() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ['{"kind": "bogus", "at": 1, "body": {}}', '{"hello": 1}', "[1]", "{nope", '{"kind": "alerts", "at": 1}']
+    "line",
+    ['{"kind": "bogus", "at": 1, "body": {}}', '{"hello": 1}', "[1]", "{nope", '{"kind": "alerts", "at": 1}'],
 )
 def test_bad_lines_name_the_line(line: str) -> None:
     with pytest.raises(RecordingError) as caught:
