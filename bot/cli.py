@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "import_metrics",
     "import_incidents",
     "replay",
+    "cluster",
 )
 
 
