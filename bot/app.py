@@ -6,17 +6,22 @@ so tests, `nocbot serve` and `nocbot demo` all get the same wiring.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.http import ingest_routes, ops_routes, read_routes
+from bot.http import ingest_routes, ops_routes, read_routes, silence_routes
 from bot.http.middleware import bearer_auth, json_errors, request_context
-from bot.keys import CLOCK, INGEST, KNOWN_SERIES, SETTINGS, STORE, TELEMETRY
+from bot.keys import CATALOG, CLOCK, INGEST, KNOWN_SERIES, SETTINGS, STORE, TELEMETRY
 from bot.settings import Settings
 from bot.telemetry import Telemetry
+from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
+from engine.clustering.config import ClusteringConfig
+from engine.clustering.correlator import AlertCorrelator
 from engine.ingest import IngestService
 from engine.storage import migrate
 from engine.storage.database import open_engine
@@ -24,6 +29,8 @@ from engine.storage.store import Store
 from integrations.nocbot_api import KnownSeries
 
 log = logging.getLogger("nocbot")
+
+TICK_SECONDS = 30
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -36,11 +43,32 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or SystemClock()
     app[TELEMETRY] = Telemetry()
     app[KNOWN_SERIES] = KnownSeries()
+    app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_incident_clock)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
+    app.add_routes(silence_routes.routes)
     return app
+
+
+async def _incident_clock(app: web.Application) -> AsyncIterator[None]:
+    """Closes incidents that went quiet even when no alert arrives to move the clock."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await app[INGEST].tick()
+            except Exception:
+                log.exception("incident clock tick failed")
+
+    task = asyncio.create_task(loop(), name="incident-clock")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -50,7 +78,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
         store = Store(engine)
         app[STORE] = store
-        app[INGEST] = IngestService(store, app[CLOCK])
+        catalog = app[CATALOG]
+        ingest = IngestService(
+            store, app[CLOCK], lambda ids: AlertCorrelator(ClusteringConfig(), catalog, ids=ids)
+        )
+        await ingest.start()
+        app[INGEST] = ingest
         log.info("database ready", extra={"backend": engine.dialect.name})
         yield
     finally:

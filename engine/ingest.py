@@ -1,28 +1,228 @@
 """Ingestion use cases: what happens to a batch of alerts, points or changes once it is parsed.
 
 The HTTP routes, the CLI importers and replays all come through here, so they behave the same.
+Alert batches are stored and clustered in one transaction: the correlator (pure, in memory) decides,
+the store records the decisions. If the transaction fails, the correlator is rebuilt from the
+database, so memory never runs ahead of what is stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.clock import Clock
+from engine.clustering.correlator import AlertCorrelator
+from engine.clustering.dedup import InstanceOutcome
+from engine.clustering.records import Decision, IncidentClosure, StoredIncident
+from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
+from engine.storage import incident_rows, silence_rows
+from engine.storage.alert_rows import upsert_alerts
+from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.store import Store
 
+log = logging.getLogger("nocbot.ingest")
+
+CorrelatorFactory = Callable[[ReservedIds], AlertCorrelator]
+
+
+@dataclass
+class IncidentChanges:
+    """Incidents a batch opened, grew or closed: what chat surfaces must show."""
+
+    opened: set[int] = field(default_factory=set)
+    grown: set[int] = field(default_factory=set)
+    closed: set[int] = field(default_factory=set)
+
+    def touched(self) -> set[int]:
+        return self.opened | self.grown | self.closed
+
 
 class IngestService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, correlator_factory: CorrelatorFactory) -> None:
         self.store = store
         self.clock = clock
+        self._factory = correlator_factory
+        self._ids = ReservedIds()
+        self.correlator = correlator_factory(self._ids)
+        self._stale = False  # memory may be ahead of the database: rebuild before the next decision
+        # the correlator is a single-writer state machine: one alert batch at a time per process
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Load the open incidents into a fresh correlator (at startup, and after a failed batch)."""
+        correlator = self._factory(self._ids)
+        now = self.clock.now()
+        async with self.store.engine.connect() as conn:
+            stored = await incident_rows.open_incidents_with_alerts(conn)
+            in_force = await silence_rows.current_silences(conn, now)
+        correlator.restore([StoredIncident(id=i, alerts=a) for i, a in stored], now)
+        correlator.set_silences(in_force)
+        self.correlator = correlator
+        self._stale = False
+        log.info("correlator restored", extra={"open_incidents": len(stored)})
 
     async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
-        return await self.store.ingest_alerts(batch, self.clock.now())
+        async with self._lock:
+            if self._stale:
+                await self.start()
+            try:
+                async with self.store.transaction() as conn:
+                    await self._ids.refill(conn, len(batch))
+                    result = await upsert_alerts(conn, batch, self.clock.now())
+                    await self._correlate(conn, result)
+                return result
+            except BaseException:
+                self._ids.forget()
+                await self._recover()
+                raise
+
+    async def tick(self) -> IncidentChanges:
+        """Let time pass: incidents whose alerts all resolved and stayed quiet close."""
+        async with self._lock:
+            if self._stale:
+                await self.start()
+            now = self.clock.now()
+            changes = IncidentChanges()
+            try:
+                async with self.store.transaction() as conn:
+                    for closure in self.correlator.tick(now):
+                        await self._close(conn, closure, now, changes)
+            except BaseException:
+                await self._recover()
+                raise
+            return changes
+
+    async def silence(self, silence: Silence) -> int:
+        """Store a silence and apply it to alerts from now on; returns its id."""
+        async with self._lock:
+            now = self.clock.now()
+            async with self.store.transaction() as conn:
+                silence_id = await silence_rows.create_silence(conn, silence, now)
+                in_force = await silence_rows.current_silences(conn, now)
+            self.correlator.set_silences(in_force)
+            return silence_id
+
+    async def expire_silence(self, silence_id: int) -> bool:
+        async with self._lock:
+            now = self.clock.now()
+            async with self.store.transaction() as conn:
+                expired = await silence_rows.expire_silence(conn, silence_id, now)
+                in_force = await silence_rows.current_silences(conn, now)
+            self.correlator.set_silences(in_force)
+            return expired
+
+    async def silences(self) -> list[Silence]:
+        async with self.store.engine.connect() as conn:
+            return await silence_rows.current_silences(conn, self.clock.now())
 
     async def points(self, batch: PointBatch) -> PointIngestResult:
         return await self.store.ingest_points(batch, self.clock.now())
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:
-        return await self.store.ingest_changes(batch, self.clock.now())
+        stored = await self.store.ingest_changes(batch, self.clock.now())
+        for change in batch:
+            self.correlator.record_change(change)
+        return stored
+
+    async def _correlate(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
+        wall = self.clock.now()
+        changes = IncidentChanges()
+        for alert, alert_id, outcome in zip(result.alerts, result.ids, result.outcomes, strict=True):
+            if outcome == "duplicate":
+                continue
+            decision = self.correlator.ingest(alert, _event_time(alert, wall))
+            await self._record(conn, decision, alert, alert_id, wall, changes)
+        for incident_id in changes.opened | changes.grown:
+            snapshot = self.correlator.incident(incident_id)
+            if snapshot is None:
+                continue
+            await incident_rows.refresh_incident(
+                conn,
+                incident_id,
+                services=snapshot.services,
+                service=snapshot.roots[0]
+                if snapshot.roots
+                else (snapshot.services[0] if snapshot.services else None),
+                now=wall,
+            )
+        return changes
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        decision: Decision,
+        alert: Alert,
+        alert_id: int,
+        now: datetime,
+        changes: IncidentChanges,
+    ) -> None:
+        for closure in (*decision.closed_incidents, *decision.merged_incidents):
+            await self._close(conn, closure, now, changes)
+        incident_id = decision.incident_id
+        if decision.outcome is InstanceOutcome.NEW:
+            if decision.opened:
+                await incident_rows.create_incident(
+                    conn,
+                    incident_id,
+                    title=alert.summary,
+                    service=alert.service,
+                    opened_at=alert.starts_at,
+                    now=now,
+                )
+                await incident_rows.add_event(
+                    conn, incident_id, at=now, kind="opened", text=f"opened by {alert.name}: {alert.summary}"
+                )
+                changes.opened.add(incident_id)
+            else:
+                changes.grown.add(incident_id)
+            await incident_rows.attach_alert(
+                conn,
+                incident_id,
+                alert_id,
+                joined_at=now,
+                explanation=decision.explanation.sentence(),
+                evidence=decision.explanation.as_dict(),
+            )
+        elif decision.outcome in (InstanceOutcome.RESOLVED, InstanceOutcome.UPDATED):
+            changes.grown.add(incident_id)
+        if decision.incident_resolved:
+            await self._close(conn, IncidentClosure(incident_id, now, "all alerts resolved"), now, changes)
+
+    async def _close(
+        self, conn: AsyncConnection, closure: IncidentClosure, now: datetime, changes: IncidentChanges
+    ) -> None:
+        if closure.merged_into is not None:
+            await incident_rows.move_alerts(conn, closure.incident_id, closure.merged_into)
+            changes.grown.add(closure.merged_into)
+        closed = await incident_rows.close_incident(
+            conn, closure.incident_id, at=closure.closed_at, reason=closure.reason, actor="nocbot", now=now
+        )
+        if closed:
+            await incident_rows.add_event(
+                conn, closure.incident_id, at=now, kind="resolved", text=closure.reason
+            )
+            changes.closed.add(closure.incident_id)
+
+    async def _recover(self) -> None:
+        self._stale = True
+        try:
+            await self.start()
+        except Exception:
+            # the database is unreachable: the next batch rebuilds before deciding anything
+            log.warning("could not rebuild the correlator from the database yet")
+
+
+def _event_time(alert: Alert, wall: datetime) -> datetime:
+    """The correlator's clock: the wall clock, or the alert's own time when a replay runs ahead of it."""
+    latest = (
+        alert.ends_at if alert.ends_at is not None and alert.ends_at > alert.starts_at else alert.starts_at
+    )
+    return max(wall, latest)

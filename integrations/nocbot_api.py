@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
 
+from engine.clustering.silences import Matcher, Silence
 from engine.fingerprint import label_fingerprint
 from engine.models import (
     Alert,
@@ -26,6 +27,7 @@ from engine.models import (
 )
 from integrations.payload import (
     PayloadError,
+    check_text,
     expect_list,
     expect_object,
     join,
@@ -233,4 +235,40 @@ def _check_label_names(labels: Mapping[str, str], field: str) -> None:
             raise PayloadError(f"{field}.{name}", "label names are letters, digits and _")
 
 
-__all__ = ["PayloadError", "parse_alert", "parse_change", "parse_many", "parse_point"]
+__all__ = ["PayloadError", "parse_alert", "parse_change", "parse_many", "parse_point", "parse_silence"]
+
+
+def parse_silence(item: Any, *, now: datetime) -> Silence:
+    """`{matchers: ["service=payments", "alertname=~Disk.*"], starts_at?, ends_at | duration_minutes,
+    created_by, comment}` → a Silence (Alertmanager matcher syntax)."""
+    doc = expect_object(item, "body")
+    raw_matchers = expect_list(required(doc, "matchers", ""), "matchers")
+    if not raw_matchers:
+        raise PayloadError(
+            "matchers", "at least one matcher is required (a silence without one mutes everything)"
+        )
+    matchers = []
+    for index, raw in enumerate(raw_matchers):
+        field = f"matchers[{index}]"
+        try:
+            matchers.append(Matcher.parse(check_text(raw, field, max_length=1000)))
+        except ValueError as exc:
+            raise PayloadError(field, str(exc)) from None
+    starts_at = _time_or(doc, "starts_at", "", now)
+    if doc.get("ends_at") is not None:
+        ends_at = _time_or(doc, "ends_at", "", now)
+    else:
+        minutes = number(required(doc, "duration_minutes", ""), "duration_minutes")
+        if not 0 < minutes <= 366 * 24 * 60:
+            raise PayloadError("duration_minutes", "must be between 1 minute and a year")
+        ends_at = starts_at + timedelta(minutes=minutes)
+    if ends_at <= starts_at:
+        raise PayloadError("ends_at", "must be after starts_at")
+    return Silence(
+        id="new",
+        matchers=tuple(matchers),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=text(doc, "created_by", "", max_length=200),
+        comment=optional_text(doc, "comment", "", max_length=2000) or "",
+    )

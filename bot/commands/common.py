@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.settings import Settings, SettingsError
+from engine.catalog import CatalogError
 
 
 class CommandError(Exception):
@@ -43,7 +44,7 @@ def guarded(run: Callable[[], int]) -> int:
     """Run a command body, turning expected failures into one line and exit status 1."""
     try:
         result = run()
-    except (CommandError, SettingsError) as exc:
+    except (CommandError, SettingsError, CatalogError) as exc:
         return fail(str(exc))
     except (OperationalError, InterfaceError, OSError) as exc:
         return fail(f"cannot use the database: {str(exc).splitlines()[0]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.clustering.silences import Silence
 from engine.storage.records import IncidentDetail, IncidentRecord, StoredAlert
 
 
@@ -71,3 +72,14 @@ def incident_detail_view(detail: IncidentDetail) -> dict[str, Any]:
         for event in detail.timeline
     ]
     return view
+
+
+def silence_view(silence: Silence) -> dict[str, Any]:
+    return {
+        "id": int(silence.id),
+        "matchers": [f"{m.name}{m.op.value}{m.value}" for m in silence.matchers],
+        "starts_at": iso(silence.starts_at),
+        "ends_at": iso(silence.ends_at),
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+    }

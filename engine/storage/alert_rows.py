@@ -90,7 +90,7 @@ async def upsert_alerts(conn: AsyncConnection, batch: Sequence[Alert], now: date
                 raced = await _existing(conn, [alert])
                 ids[index] = int(raced[key].id)
                 outcomes[index] = "duplicate"
-    return AlertIngestResult(ids=ids, outcomes=outcomes)
+    return AlertIngestResult(ids=ids, outcomes=outcomes, alerts=deliveries)
 
 
 async def list_alerts(conn: AsyncConnection, query: AlertFilter) -> Page[StoredAlert]:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.models import IncidentStatus, PastIncident
+from engine.models import Alert, IncidentStatus, PastIncident
 from engine.storage.alert_rows import stored_alert
 from engine.storage.records import IncidentDetail, IncidentEvent, IncidentRecord, Page
 from engine.storage.schema import alerts, incident_alerts, incident_events, incidents
-from engine.storage.upsert import insert_ignoring_conflicts
+from engine.storage.upsert import insert_ignoring_conflicts, insert_or_update
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +153,138 @@ def _imported_row(past: PastIncident, now: datetime) -> dict[str, Any]:
         "updated_at": now,
         "version": 1,
     }
+
+
+# -- writes driven by clustering decisions ---------------------------------------------------------
+
+
+async def create_incident(
+    conn: AsyncConnection,
+    incident_id: int,
+    *,
+    title: str,
+    service: str | None,
+    opened_at: datetime,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        incidents.insert().values(
+            id=incident_id,
+            title=title[:500],
+            status=IncidentStatus.OPEN.value,
+            origin="nocbot",
+            service=service,
+            services=[service] if service else [],
+            reasons=[],
+            enrichment={},
+            alert_count=0,
+            opened_at=opened_at,
+            auto_resolved=False,
+            updated_at=now,
+            version=1,
+        )
+    )
+
+
+async def attach_alert(
+    conn: AsyncConnection,
+    incident_id: int,
+    alert_id: int,
+    *,
+    joined_at: datetime,
+    explanation: str,
+    evidence: dict[str, Any],
+) -> None:
+    """Record that an alert belongs to an incident, and why (moving it if it was elsewhere)."""
+    values = {
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "joined_at": joined_at,
+        "explanation": explanation,
+        "evidence": evidence,
+    }
+    await conn.execute(
+        insert_or_update(
+            conn, incident_alerts, ["alert_id"], ["incident_id", "joined_at", "explanation", "evidence"]
+        ),
+        [values],
+    )
+
+
+async def move_alerts(conn: AsyncConnection, from_incident: int, to_incident: int) -> None:
+    await conn.execute(
+        update(incident_alerts)
+        .where(incident_alerts.c.incident_id == from_incident)
+        .values(incident_id=to_incident)
+    )
+
+
+async def refresh_incident(
+    conn: AsyncConnection, incident_id: int, *, services: Sequence[str], service: str | None, now: datetime
+) -> None:
+    """Recount the incident's alerts and services after it changed; bumps the version cards show."""
+    count = select(func.count()).where(incident_alerts.c.incident_id == incident_id).scalar_subquery()
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(
+            alert_count=count,
+            services=list(services),
+            service=service,
+            updated_at=now,
+            version=incidents.c.version + 1,
+        )
+    )
+
+
+async def close_incident(
+    conn: AsyncConnection, incident_id: int, *, at: datetime, reason: str, actor: str, now: datetime
+) -> bool:
+    """Resolve an incident unless it already is; returns whether anything changed."""
+    result = await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id, incidents.c.status != IncidentStatus.RESOLVED.value)
+        .values(
+            status=IncidentStatus.RESOLVED.value,
+            resolved_at=at,
+            resolved_by=actor,
+            resolution=reason,
+            updated_at=now,
+            version=incidents.c.version + 1,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def add_event(
+    conn: AsyncConnection,
+    incident_id: int,
+    *,
+    at: datetime,
+    kind: str,
+    text: str,
+    actor: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        incident_events.insert().values(
+            incident_id=incident_id, at=at, kind=kind, actor=actor, text=text, detail=detail or {}
+        )
+    )
+
+
+async def open_incidents_with_alerts(conn: AsyncConnection) -> list[tuple[int, list[Alert]]]:
+    """Every unresolved incident nocbot manages, with its alerts as last stored (for restart)."""
+    rows = (
+        await conn.execute(
+            select(alerts, incident_alerts.c.incident_id)
+            .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
+            .join(incidents, incidents.c.id == incident_alerts.c.incident_id)
+            .where(incidents.c.status != IncidentStatus.RESOLVED.value, incidents.c.origin == "nocbot")
+            .order_by(incident_alerts.c.incident_id, alerts.c.starts_at, alerts.c.id)
+        )
+    ).all()
+    grouped: dict[int, list[Alert]] = {}
+    for row in rows:
+        grouped.setdefault(int(row.incident_id), []).append(stored_alert(row).alert)
+    return list(grouped.items())

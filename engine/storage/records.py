@@ -84,6 +84,7 @@ class AlertIngestResult:
 
     ids: list[int]
     outcomes: list[str]  # new | updated | duplicate
+    alerts: list[Alert]  # as stored (a re-sent API alert takes the start of its open instance)
 
     def count(self, outcome: str) -> int:
         return self.outcomes.count(outcome)

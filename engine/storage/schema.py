@@ -94,6 +94,9 @@ incidents = Table(
     Index(None, "status", "opened_at"),
     Index(None, "service", "opened_at"),
     Index(None, "opened_at"),
+    # ids are reserved ahead in blocks (engine.storage.incident_ids); AUTOINCREMENT makes SQLite
+    # honour the reservation instead of reusing max(id) + 1
+    sqlite_autoincrement=True,
 )
 
 incident_alerts = Table(
@@ -361,4 +364,14 @@ model_versions = Table(
     Column("artifact", LargeBinary, nullable=False),
     Column("created_at", Instant, nullable=False),
     UniqueConstraint("kind", "version"),
+)
+
+# How far each rollup level (5m, 1h, 1d) has been computed: the next run recomputes the buckets from
+# here less a lateness margin, and pruning never deletes source rows a level has not rolled up yet.
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("level", String(8), primary_key=True),
+    Column("watermark", BigInteger, nullable=False),  # epoch milliseconds
+    Column("updated_at", Instant, nullable=False),
 )

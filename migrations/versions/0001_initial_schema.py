@@ -96,7 +96,8 @@ def upgrade() -> None:
     sa.Column('updated_at', engine.storage.types.Instant(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents')),
-    sa.UniqueConstraint('external_id', name=op.f('uq_incidents_external_id'))
+    sa.UniqueConstraint('external_id', name=op.f('uq_incidents_external_id')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_opened_at'), ['opened_at'], unique=False)

@@ -1,0 +1,121 @@
+"""Alerts in through the API → incidents out, clustered, explained, surviving a restart (both backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.keys import INGEST
+from bot.settings import Settings
+from engine.clock import FixedClock
+from tests.conftest import AppClient, auth
+
+CATALOG = """
+services:
+  - {name: checkout, tier: 1, customer_facing: true, depends_on: [payments]}
+  - {name: payments, depends_on: [db-payments]}
+  - {name: db-payments, kind: database}
+  - {name: search, depends_on: [search-index]}
+  - {name: search-index, kind: database}
+"""
+
+
+def am(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"version": "4", "status": "firing", "alerts": alerts}
+
+
+def alert(name: str, service: str, start: str, *, fp: str, status: str = "firing", end: str | None = None,
+          summary: str | None = None, **labels: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": name, "service": service, "severity": "critical", **labels},
+        "annotations": {"summary": summary or f"{name} on {service}"},
+        "startsAt": start,
+        "endsAt": end or "0001-01-01T00:00:00Z",
+        "fingerprint": fp,
+    }
+
+
+async def incidents(client: AppClient) -> list[dict[str, Any]]:
+    response = await client.get("/api/v1/incidents", headers=auth())
+    assert response.status == 200
+    items: list[dict[str, Any]] = (await response.json())["items"]
+    return items
+
+
+def with_catalog(settings: Settings, tmp_path: Path) -> Settings:
+    path = tmp_path / "services.yaml"
+    path.write_text(CATALOG)
+    return settings.replace(catalog_path=path)
+
+
+async def test_a_cascade_is_one_incident_and_an_unrelated_outage_another(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    cascade = [
+        alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1"),
+        alert("HighErrorRate", "payments", "2026-11-11T11:58:40Z", fp="a2"),
+        alert("CheckoutFailures", "checkout", "2026-11-11T11:59:10Z", fp="a3"),
+    ]
+    unrelated = [alert("DiskAlmostFull", "search-index", "2026-11-11T11:59:00Z", fp="b1", instance="node-9")]
+    response = await client.post("/api/v1/alerts/alertmanager", json=am(cascade + unrelated), headers=auth())
+    assert response.status == 200
+    found = await incidents(client)
+    assert len(found) == 2
+    cascade_incident = next(i for i in found if i["alert_count"] == 3)
+    assert set(cascade_incident["services"]) == {"db-payments", "payments", "checkout"}
+    detail = await (await client.get(f"/api/v1/incidents/{cascade_incident['id']}", headers=auth())).json()
+    explanations = [a["explanation"] for a in detail["alerts"]]
+    assert explanations[0].startswith(f"opened #{cascade_incident['id']}")
+    assert all(e.startswith(f"joined #{cascade_incident['id']}") for e in explanations[1:])
+    assert any("depends on" in e for e in explanations[1:])  # topology was part of the reason
+    assert detail["timeline"][0]["kind"] == "opened"
+
+
+async def test_restart_restores_open_incidents(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    configured = with_catalog(settings, tmp_path)
+    first = await make_client(configured, clock)
+    await first.post("/api/v1/alerts/alertmanager",
+                     json=am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")]), headers=auth())
+    await first.close()
+    second = await make_client(configured, clock)  # a new process on the same database
+    await second.post("/api/v1/alerts/alertmanager",
+                      json=am([alert("HighErrorRate", "payments", "2026-11-11T11:59:00Z", fp="a2")]), headers=auth())
+    found = await incidents(second)
+    assert [i["alert_count"] for i in found] == [2]
+
+
+async def test_incident_resolves_when_its_alerts_resolve_and_stay_quiet(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    firing = alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")
+    await client.post("/api/v1/alerts/alertmanager", json=am([firing]), headers=auth())
+    resolved = alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1", status="resolved",
+                     end="2026-11-11T12:00:00Z")
+    await client.post("/api/v1/alerts/alertmanager", json=am([resolved]), headers=auth())
+    assert (await incidents(client))[0]["status"] == "open"  # a quick re-fire would still join it
+    clock.advance(timedelta(minutes=30))
+    changes = await client.app[INGEST].tick()
+    found = await incidents(client)
+    assert found[0]["status"] == "resolved"
+    assert changes.closed == {found[0]["id"]}
+    # a resolved incident never absorbs: the same failure later is a new incident
+    again = alert("PostgresDown", "db-payments", "2026-11-11T14:00:00Z", fp="a1")
+    clock.advance(timedelta(hours=2))
+    await client.post("/api/v1/alerts/alertmanager", json=am([again]), headers=auth())
+    assert len(await incidents(client)) == 2
+
+
+async def test_redelivery_does_not_touch_the_incident(client: AppClient) -> None:
+    payload = am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")])
+    await client.post("/api/v1/alerts/alertmanager", json=payload, headers=auth())
+    before = (await incidents(client))[0]
+    await client.post("/api/v1/alerts/alertmanager", json=payload, headers=auth())
+    after = (await incidents(client))[0]
+    assert after["version"] == before["version"] and after["alert_count"] == 1
