@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.http import ingest_routes, ops_routes, read_routes, silence_routes
 from bot.http.middleware import bearer_auth, json_errors, request_context
-from bot.keys import CATALOG, CLOCK, INGEST, KNOWN_SERIES, SETTINGS, STORE, TELEMETRY
+from bot.keys import CATALOG, CLOCK, INGEST, KNOWN_SERIES, SCORER, SETTINGS, STORE, TELEMETRY
 from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
@@ -23,6 +24,7 @@ from engine.clock import Clock, SystemClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.ingest import IngestService
+from engine.scoring import DEFAULT_MODEL_PATH, load_priority_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.store import Store
@@ -44,6 +46,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[TELEMETRY] = Telemetry()
     app[KNOWN_SERIES] = KnownSeries()
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
+    # a model file that exists but cannot be used stops the start: never silently score by rules
+    app[SCORER] = load_priority_scorer(DEFAULT_MODEL_PATH)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_incident_clock)
     app.add_routes(ingest_routes.routes)
@@ -80,7 +84,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = store
         catalog = app[CATALOG]
         ingest = IngestService(
-            store, app[CLOCK], lambda ids: AlertCorrelator(ClusteringConfig(), catalog, ids=ids)
+            store,
+            app[CLOCK],
+            lambda ids: AlertCorrelator(ClusteringConfig(), catalog, ids=ids),
+            scorer=app[SCORER],
+            catalog=catalog,
+            team_timezone=ZoneInfo(settings.timezone),
         )
         await ingest.start()
         app[INGEST] = ingest

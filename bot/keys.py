@@ -9,11 +9,13 @@ from bot.telemetry import Telemetry
 from engine.catalog import Catalog
 from engine.clock import Clock
 from engine.ingest import IngestService
+from engine.scoring import PriorityScorer
 from engine.storage.store import Store
 from integrations.nocbot_api import KnownSeries
 
 SETTINGS = web.AppKey("settings", Settings)
 CATALOG = web.AppKey("catalog", Catalog)
+SCORER = web.AppKey("scorer", PriorityScorer)
 CLOCK = web.AppKey("clock", Clock)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)

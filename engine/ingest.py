@@ -12,21 +12,24 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from engine.catalog import Catalog
 from engine.clock import Clock
 from engine.clustering.correlator import AlertCorrelator
 from engine.clustering.dedup import InstanceOutcome
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
+from engine.scoring import PriorityScorer
 from engine.storage import incident_rows, silence_rows
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.store import Store
+from engine.triage import prioritize
 
 log = logging.getLogger("nocbot.ingest")
 
@@ -40,15 +43,28 @@ class IncidentChanges:
     opened: set[int] = field(default_factory=set)
     grown: set[int] = field(default_factory=set)
     closed: set[int] = field(default_factory=set)
+    reprioritized: set[int] = field(default_factory=set)
 
     def touched(self) -> set[int]:
         return self.opened | self.grown | self.closed
 
 
 class IngestService:
-    def __init__(self, store: Store, clock: Clock, correlator_factory: CorrelatorFactory) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        correlator_factory: CorrelatorFactory,
+        *,
+        scorer: PriorityScorer,
+        catalog: Catalog,
+        team_timezone: tzinfo,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.scorer = scorer
+        self.catalog = catalog
+        self.team_timezone = team_timezone
         self._factory = correlator_factory
         self._ids = ReservedIds()
         self.correlator = correlator_factory(self._ids)
@@ -77,7 +93,17 @@ class IngestService:
                 async with self.store.transaction() as conn:
                     await self._ids.refill(conn, len(batch))
                     result = await upsert_alerts(conn, batch, self.clock.now())
-                    await self._correlate(conn, result)
+                    changes = await self._correlate(conn, result)
+                    reprioritized = await prioritize(
+                        conn,
+                        changes.opened | changes.grown,
+                        correlator=self.correlator,
+                        scorer=self.scorer,
+                        catalog=self.catalog,
+                        team_timezone=self.team_timezone,
+                        now=self.clock.now(),
+                    )
+                    changes.reprioritized |= set(reprioritized)
                 return result
             except BaseException:
                 self._ids.forget()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.settings import Settings, SettingsError
 from engine.catalog import CatalogError
+from engine.scoring import ModelLoadError
 
 
 class CommandError(Exception):
@@ -44,7 +45,7 @@ def guarded(run: Callable[[], int]) -> int:
     """Run a command body, turning expected failures into one line and exit status 1."""
     try:
         result = run()
-    except (CommandError, SettingsError, CatalogError) as exc:
+    except (CommandError, SettingsError, CatalogError, ModelLoadError) as exc:
         return fail(str(exc))
     except (OperationalError, InterfaceError, OSError) as exc:
         return fail(f"cannot use the database: {str(exc).splitlines()[0]}")

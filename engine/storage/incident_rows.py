@@ -288,3 +288,49 @@ async def open_incidents_with_alerts(conn: AsyncConnection) -> list[tuple[int, l
     for row in rows:
         grouped.setdefault(int(row.incident_id), []).append(stored_alert(row).alert)
     return list(grouped.items())
+
+
+async def alerts_of(conn: AsyncConnection, incident_id: int, *, limit: int = 2000) -> list[Alert]:
+    rows = await conn.execute(
+        select(alerts)
+        .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
+        .where(incident_alerts.c.incident_id == incident_id)
+        .order_by(alerts.c.starts_at.desc())
+        .limit(limit)
+    )
+    return [stored_alert(row).alert for row in rows]
+
+
+async def priority_of(conn: AsyncConnection, incident_id: int) -> tuple[int | None, str | None]:
+    row = (
+        await conn.execute(
+            select(incidents.c.priority, incidents.c.priority_source).where(incidents.c.id == incident_id)
+        )
+    ).first()
+    return (None, None) if row is None else (row.priority, row.priority_source)
+
+
+async def set_assessment(
+    conn: AsyncConnection,
+    incident_id: int,
+    *,
+    priority: int | None,
+    source: str | None,
+    score: float,
+    scorer: str,
+    reasons: list[str],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(
+            priority=priority,
+            priority_source=source,
+            score=score,
+            scorer=scorer,
+            reasons=reasons,
+            updated_at=now,
+            version=incidents.c.version + 1,
+        )
+    )

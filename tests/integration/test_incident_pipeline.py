@@ -7,9 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.keys import INGEST
+from sqlalchemy import update
+
+from bot.keys import INGEST, STORE
 from bot.settings import Settings
 from engine.clock import FixedClock
+from engine.storage.schema import incidents as incidents_table
 from tests.conftest import AppClient, auth
 
 CATALOG = """
@@ -26,8 +29,17 @@ def am(alerts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"version": "4", "status": "firing", "alerts": alerts}
 
 
-def alert(name: str, service: str, start: str, *, fp: str, status: str = "firing", end: str | None = None,
-          summary: str | None = None, **labels: str) -> dict[str, Any]:
+def alert(
+    name: str,
+    service: str,
+    start: str,
+    *,
+    fp: str,
+    status: str = "firing",
+    end: str | None = None,
+    summary: str | None = None,
+    **labels: str,
+) -> dict[str, Any]:
     return {
         "status": status,
         "labels": {"alertname": name, "service": service, "severity": "critical", **labels},
@@ -73,6 +85,39 @@ async def test_a_cascade_is_one_incident_and_an_unrelated_outage_another(
     assert all(e.startswith(f"joined #{cascade_incident['id']}") for e in explanations[1:])
     assert any("depends on" in e for e in explanations[1:])  # topology was part of the reason
     assert detail["timeline"][0]["kind"] == "opened"
+    # triage scored it with the shipped model, with reasons a card can show
+    assert cascade_incident["scorer"] == "xgboost" and cascade_incident["priority_source"] == "xgboost"
+    assert cascade_incident["priority"] in {"P1", "P2", "P3", "P4", "P5"}
+    assert cascade_incident["reasons"] and 0 <= cascade_incident["score"] <= 100
+    assert any(event["kind"] == "prioritized" for event in detail["timeline"])
+    disk = next(i for i in found if i["alert_count"] == 1)
+    # a customer-facing tier-1 cascade outranks a disk warning on an internal index
+    assert cascade_incident["score"] > disk["score"]
+
+
+async def test_a_responder_priority_survives_rescoring(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")]),
+        headers=auth(),
+    )
+    incident_id = (await incidents(client))[0]["id"]
+    async with client.app[STORE].transaction() as conn:
+        await conn.execute(
+            update(incidents_table)
+            .where(incidents_table.c.id == incident_id)
+            .values(priority=1, priority_source="responder")
+        )
+    await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("HighErrorRate", "payments", "2026-11-11T11:59:00Z", fp="a2")]),
+        headers=auth(),
+    )
+    grown = (await incidents(client))[0]
+    assert (grown["alert_count"], grown["priority"], grown["priority_source"]) == (2, "P1", "responder")
 
 
 async def test_restart_restores_open_incidents(
@@ -80,12 +125,18 @@ async def test_restart_restores_open_incidents(
 ) -> None:
     configured = with_catalog(settings, tmp_path)
     first = await make_client(configured, clock)
-    await first.post("/api/v1/alerts/alertmanager",
-                     json=am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")]), headers=auth())
+    await first.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")]),
+        headers=auth(),
+    )
     await first.close()
     second = await make_client(configured, clock)  # a new process on the same database
-    await second.post("/api/v1/alerts/alertmanager",
-                      json=am([alert("HighErrorRate", "payments", "2026-11-11T11:59:00Z", fp="a2")]), headers=auth())
+    await second.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("HighErrorRate", "payments", "2026-11-11T11:59:00Z", fp="a2")]),
+        headers=auth(),
+    )
     found = await incidents(second)
     assert [i["alert_count"] for i in found] == [2]
 
@@ -96,8 +147,14 @@ async def test_incident_resolves_when_its_alerts_resolve_and_stay_quiet(
     client = await make_client(with_catalog(settings, tmp_path), clock)
     firing = alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")
     await client.post("/api/v1/alerts/alertmanager", json=am([firing]), headers=auth())
-    resolved = alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1", status="resolved",
-                     end="2026-11-11T12:00:00Z")
+    resolved = alert(
+        "PostgresDown",
+        "db-payments",
+        "2026-11-11T11:58:00Z",
+        fp="a1",
+        status="resolved",
+        end="2026-11-11T12:00:00Z",
+    )
     await client.post("/api/v1/alerts/alertmanager", json=am([resolved]), headers=auth())
     assert (await incidents(client))[0]["status"] == "open"  # a quick re-fire would still join it
     clock.advance(timedelta(minutes=30))
