@@ -49,14 +49,23 @@ class PhaseResult:
         return float(np.percentile(self.latencies, q) * 1000) if self.latencies else float("nan")
 
 
-def alert_bodies(per_request: int, seed: int) -> Iterator[bytes]:
-    """Webhooks of alerts never seen before (new fingerprint and start each): the costliest case."""
+def alert_bodies(per_request: int, seed: int, new_fraction: float = 1.0) -> Iterator[bytes]:
+    """Webhooks where `new_fraction` of the alerts were never seen before and the rest re-deliver
+    firing ones, as Alertmanager does every group_interval. 1.0 is an alert storm: the costliest case.
+    """
     start = datetime(2026, 11, 1, tzinfo=UTC)
     services = [f"svc-{i}" for i in range(40)]
+    sent: list[dict[str, object]] = []
     n = 0
+    carry = 0.0
     while True:
         alerts = []
         for _ in range(per_request):
+            carry += new_fraction
+            if carry < 1.0 and sent:
+                alerts.append(sent[(n * 7919 + len(alerts)) % len(sent)])
+                continue
+            carry -= 1.0
             n += 1
             alerts.append(
                 {
@@ -74,6 +83,7 @@ def alert_bodies(per_request: int, seed: int) -> Iterator[bytes]:
                     "fingerprint": f"{seed:04x}{n:012x}",
                 }
             )
+            sent.append(alerts[-1])
         yield orjson.dumps({"version": "4", "status": "firing", "alerts": alerts})
 
 
@@ -236,4 +246,10 @@ if __name__ == "__main__":
     parser.add_argument("--alerts-per-request", type=int, default=100)
     parser.add_argument("--points-per-request", type=int, default=2000)
     parser.add_argument("--series", type=int, default=10_000)
+    parser.add_argument(
+        "--new-fraction",
+        type=float,
+        default=0.05,
+        help="share of never-seen alerts in the mixed phase (the rest are re-deliveries)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -23,7 +23,7 @@ from engine.clustering.dedup import InstanceOutcome
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
-from engine.scoring import PriorityScorer
+from engine.scoring import PriorityAssessment, PriorityScorer
 from engine.storage import incident_rows, silence_rows
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
@@ -68,6 +68,7 @@ class IngestService:
         self._factory = correlator_factory
         self._ids = ReservedIds()
         self.correlator = correlator_factory(self._ids)
+        self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
         self._stale = False  # memory may be ahead of the database: rebuild before the next decision
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
@@ -102,7 +103,10 @@ class IngestService:
                         catalog=self.catalog,
                         team_timezone=self.team_timezone,
                         now=self.clock.now(),
+                        previous=self._assessments,
                     )
+                    for incident_id in changes.closed:
+                        self._assessments.pop(incident_id, None)
                     changes.reprioritized |= set(reprioritized)
                 return result
             except BaseException:
@@ -159,83 +163,19 @@ class IngestService:
         return stored
 
     async def _correlate(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
+        """Run each new or changed delivery through the correlator, then record all decisions at once."""
         wall = self.clock.now()
-        changes = IncidentChanges()
+        writes = _DecisionWrites()
         for alert, alert_id, outcome in zip(result.alerts, result.ids, result.outcomes, strict=True):
             if outcome == "duplicate":
                 continue
-            decision = self.correlator.ingest(alert, _event_time(alert, wall))
-            await self._record(conn, decision, alert, alert_id, wall, changes)
-        for incident_id in changes.opened | changes.grown:
-            snapshot = self.correlator.incident(incident_id)
-            if snapshot is None:
-                continue
-            await incident_rows.refresh_incident(
-                conn,
-                incident_id,
-                services=snapshot.services,
-                service=snapshot.roots[0]
-                if snapshot.roots
-                else (snapshot.services[0] if snapshot.services else None),
-                now=wall,
-            )
-        return changes
-
-    async def _record(
-        self,
-        conn: AsyncConnection,
-        decision: Decision,
-        alert: Alert,
-        alert_id: int,
-        now: datetime,
-        changes: IncidentChanges,
-    ) -> None:
-        for closure in (*decision.closed_incidents, *decision.merged_incidents):
-            await self._close(conn, closure, now, changes)
-        incident_id = decision.incident_id
-        if decision.outcome is InstanceOutcome.NEW:
-            if decision.opened:
-                await incident_rows.create_incident(
-                    conn,
-                    incident_id,
-                    title=alert.summary,
-                    service=alert.service,
-                    opened_at=alert.starts_at,
-                    now=now,
-                )
-                await incident_rows.add_event(
-                    conn, incident_id, at=now, kind="opened", text=f"opened by {alert.name}: {alert.summary}"
-                )
-                changes.opened.add(incident_id)
-            else:
-                changes.grown.add(incident_id)
-            await incident_rows.attach_alert(
-                conn,
-                incident_id,
-                alert_id,
-                joined_at=now,
-                explanation=decision.explanation.sentence(),
-                evidence=decision.explanation.as_dict(),
-            )
-        elif decision.outcome in (InstanceOutcome.RESOLVED, InstanceOutcome.UPDATED):
-            changes.grown.add(incident_id)
-        if decision.incident_resolved:
-            await self._close(conn, IncidentClosure(incident_id, now, "all alerts resolved"), now, changes)
+            writes.add(self.correlator.ingest(alert, _event_time(alert, wall)), alert, alert_id)
+        return await writes.apply(conn, self.correlator, wall)
 
     async def _close(
         self, conn: AsyncConnection, closure: IncidentClosure, now: datetime, changes: IncidentChanges
     ) -> None:
-        if closure.merged_into is not None:
-            await incident_rows.move_alerts(conn, closure.incident_id, closure.merged_into)
-            changes.grown.add(closure.merged_into)
-        closed = await incident_rows.close_incident(
-            conn, closure.incident_id, at=closure.closed_at, reason=closure.reason, actor="nocbot", now=now
-        )
-        if closed:
-            await incident_rows.add_event(
-                conn, closure.incident_id, at=now, kind="resolved", text=closure.reason
-            )
-            changes.closed.add(closure.incident_id)
+        await _apply_closure(conn, closure, now, changes)
 
     async def _recover(self) -> None:
         self._stale = True
@@ -244,6 +184,81 @@ class IngestService:
         except Exception:
             # the database is unreachable: the next batch rebuilds before deciding anything
             log.warning("could not rebuild the correlator from the database yet")
+
+
+class _DecisionWrites:
+    """The database changes a batch of decisions implies, gathered so each kind is one statement."""
+
+    def __init__(self) -> None:
+        self.new: list[incident_rows.NewIncident] = []
+        self.attachments: list[incident_rows.Attachment] = []
+        self.closures: list[IncidentClosure] = []
+        self.events: list[incident_rows.EventRow] = []
+        self.changes = IncidentChanges()
+
+    def add(self, decision: Decision, alert: Alert, alert_id: int) -> None:
+        self.closures.extend(decision.closed_incidents)
+        self.closures.extend(decision.merged_incidents)
+        incident_id = decision.incident_id
+        if decision.outcome is InstanceOutcome.NEW:
+            if decision.opened:
+                self.new.append(
+                    incident_rows.NewIncident(incident_id, alert.summary, alert.service, alert.starts_at)
+                )
+                self.events.append(
+                    incident_rows.EventRow(incident_id, "opened", f"opened by {alert.name}: {alert.summary}")
+                )
+                self.changes.opened.add(incident_id)
+            else:
+                self.changes.grown.add(incident_id)
+            self.attachments.append(
+                incident_rows.Attachment(
+                    alert_id, incident_id, decision.explanation.sentence(), decision.explanation.as_dict()
+                )
+            )
+        elif decision.outcome in (InstanceOutcome.RESOLVED, InstanceOutcome.UPDATED):
+            self.changes.grown.add(incident_id)
+        if decision.incident_resolved:
+            self.closures.append(
+                IncidentClosure(incident_id, alert.ends_at or alert.starts_at, "all alerts resolved")
+            )
+
+    async def apply(
+        self, conn: AsyncConnection, correlator: AlertCorrelator, now: datetime
+    ) -> IncidentChanges:
+        changes = self.changes
+        await incident_rows.create_incidents(conn, self.new, now)
+        await incident_rows.attach_alerts(conn, self.attachments, now)
+        for closure in self.closures:
+            await _apply_closure(conn, closure, now, changes)
+        refreshed: dict[int, tuple[list[str], str | None]] = {}
+        for incident_id in changes.opened | changes.grown:
+            snapshot = correlator.incident(incident_id)
+            if snapshot is None:
+                continue
+            main = (
+                snapshot.roots[0] if snapshot.roots else (snapshot.services[0] if snapshot.services else None)
+            )
+            refreshed[incident_id] = (list(snapshot.services), main)
+        await incident_rows.refresh_incidents(conn, refreshed, now)
+        await incident_rows.add_events(conn, self.events, now)
+        return changes
+
+
+async def _apply_closure(
+    conn: AsyncConnection, closure: IncidentClosure, now: datetime, changes: IncidentChanges
+) -> None:
+    if closure.merged_into is not None:
+        await incident_rows.move_alerts(conn, closure.incident_id, closure.merged_into)
+        changes.grown.add(closure.merged_into)
+    closed = await incident_rows.close_incident(
+        conn, closure.incident_id, at=closure.closed_at, reason=closure.reason, actor="nocbot", now=now
+    )
+    if closed:
+        await incident_rows.add_events(
+            conn, [incident_rows.EventRow(closure.incident_id, "resolved", closure.reason)], now
+        )
+        changes.closed.add(closure.incident_id)
 
 
 def _event_time(alert: Alert, wall: datetime) -> datetime:

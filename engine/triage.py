@@ -29,52 +29,70 @@ async def prioritize(
     catalog: Catalog,
     team_timezone: tzinfo,
     now: datetime,
+    previous: dict[int, PriorityAssessment],
 ) -> dict[int, PriorityAssessment]:
-    """Score each incident; returns the assessments whose priority changed."""
+    """Score each open incident; returns the assessments whose priority changed.
+
+    `previous` (the last assessment per incident, kept by the caller) lets the scorer reuse its
+    reasons when the priority did not move, which saves most of the cost during a flood.
+    """
+    snapshots = [s for i in sorted(incident_ids) if (s := correlator.incident(i)) is not None and s.open]
+    if not snapshots:
+        return {}
+    ids = [s.id for s in snapshots]
+    alerts_by_incident = await incident_rows.alerts_of_incidents(conn, ids)
+    stored_priorities = await incident_rows.priorities_of(conn, ids)
+    scopes = {s.id: _scope(s.services, catalog) for s in snapshots}
+    since = min(s.opened_at for s in snapshots) - CHANGE_LOOKBACK
+    all_changes = await change_rows.changes_between(conn, since, now, sorted(set().union(*scopes.values())))
+    rows: list[incident_rows.AssessmentRow] = []
+    events: list[incident_rows.EventRow] = []
     changed: dict[int, PriorityAssessment] = {}
-    for incident_id in sorted(incident_ids):
-        snapshot = correlator.incident(incident_id)
-        if snapshot is None or not snapshot.open:
-            continue
-        services = tuple(s for name in snapshot.services if (s := catalog.get(name)) is not None)
-        scope = set(snapshot.services)
-        for name in snapshot.services:
-            scope |= catalog.dependencies(name)
-        changes = await change_rows.changes_between(
-            conn, snapshot.opened_at - CHANGE_LOOKBACK, now, sorted(scope)
-        )
+    for snapshot in snapshots:
         facts = IncidentFacts(
             opened_at=snapshot.opened_at,
             now=now,
-            alerts=tuple(await incident_rows.alerts_of(conn, incident_id)),
-            services=services,
-            recent_changes=tuple(c.change for c in changes),
+            alerts=tuple(alerts_by_incident.get(snapshot.id, ())),
+            services=tuple(svc for name in snapshot.services if (svc := catalog.get(name)) is not None),
+            recent_changes=tuple(
+                c.change
+                for c in all_changes
+                if c.change.service in scopes[snapshot.id]
+                and c.change.at >= snapshot.opened_at - CHANGE_LOOKBACK
+            ),
             team_timezone=team_timezone,
         )
-        assessment = scorer.assess(facts)
-        previous_priority, source = await incident_rows.priority_of(conn, incident_id)
+        assessment = scorer.assess(facts, previous.get(snapshot.id))
+        previous[snapshot.id] = assessment
+        stored_priority, source = stored_priorities.get(snapshot.id, (None, None))
         if source in HUMAN_SOURCES:
-            priority, new_source = previous_priority, source
+            priority, new_source = stored_priority, source
         else:
             priority, new_source = int(assessment.priority), assessment.scorer
-        await incident_rows.set_assessment(
-            conn,
-            incident_id,
-            priority=priority,
-            source=new_source,
-            score=assessment.score,
-            scorer=assessment.scorer,
-            reasons=[reason.phrase for reason in assessment.reasons],
-            now=now,
-        )
-        if priority != previous_priority:
-            changed[incident_id] = assessment
-            await incident_rows.add_event(
-                conn,
-                incident_id,
-                at=now,
-                kind="prioritized",
-                text=assessment.explanation,
-                detail={"priority": priority, "score": assessment.score, "scorer": assessment.scorer},
+        rows.append(
+            incident_rows.AssessmentRow(
+                snapshot.id,
+                priority,
+                new_source,
+                assessment.score,
+                assessment.scorer,
+                [reason.phrase for reason in assessment.reasons],
             )
+        )
+        if priority != stored_priority:
+            changed[snapshot.id] = assessment
+            detail = {"priority": priority, "score": assessment.score, "scorer": assessment.scorer}
+            events.append(
+                incident_rows.EventRow(snapshot.id, "prioritized", assessment.explanation, detail=detail)
+            )
+    await incident_rows.set_assessments(conn, rows, now)
+    await incident_rows.add_events(conn, events, now)
     return changed
+
+
+def _scope(services: Iterable[str], catalog: Catalog) -> set[str]:
+    """The services whose changes may explain an incident: its own and what they depend on."""
+    scope = set(services)
+    for name in services:
+        scope |= catalog.dependencies(name)
+    return scope

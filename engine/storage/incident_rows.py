@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Row, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.models import Alert, IncidentStatus, PastIncident
@@ -155,60 +155,90 @@ def _imported_row(past: PastIncident, now: datetime) -> dict[str, Any]:
     }
 
 
-# -- writes driven by clustering decisions ---------------------------------------------------------
+# -- writes driven by clustering decisions (batched: one statement per kind of change per batch) ----
 
 
-async def create_incident(
-    conn: AsyncConnection,
-    incident_id: int,
-    *,
-    title: str,
-    service: str | None,
-    opened_at: datetime,
-    now: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    id: int
+    title: str
+    service: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    alert_id: int
+    incident_id: int
+    explanation: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    incident_id: int
+    kind: str
+    text: str
+    actor: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRow:
+    incident_id: int
+    priority: int | None
+    source: str | None
+    score: float
+    scorer: str
+    reasons: list[str]
+
+
+async def create_incidents(conn: AsyncConnection, new: Sequence[NewIncident], now: datetime) -> None:
+    if not new:
+        return
     await conn.execute(
-        incidents.insert().values(
-            id=incident_id,
-            title=title[:500],
-            status=IncidentStatus.OPEN.value,
-            origin="nocbot",
-            service=service,
-            services=[service] if service else [],
-            reasons=[],
-            enrichment={},
-            alert_count=0,
-            opened_at=opened_at,
-            auto_resolved=False,
-            updated_at=now,
-            version=1,
-        )
+        incidents.insert(),
+        [
+            {
+                "id": incident.id,
+                "title": incident.title[:500],
+                "status": IncidentStatus.OPEN.value,
+                "origin": "nocbot",
+                "service": incident.service,
+                "services": [incident.service] if incident.service else [],
+                "reasons": [],
+                "enrichment": {},
+                "alert_count": 0,
+                "opened_at": incident.opened_at,
+                "auto_resolved": False,
+                "updated_at": now,
+                "version": 1,
+            }
+            for incident in new
+        ],
     )
 
 
-async def attach_alert(
-    conn: AsyncConnection,
-    incident_id: int,
-    alert_id: int,
-    *,
-    joined_at: datetime,
-    explanation: str,
-    evidence: dict[str, Any],
+async def attach_alerts(
+    conn: AsyncConnection, attachments: Sequence[Attachment], joined_at: datetime
 ) -> None:
-    """Record that an alert belongs to an incident, and why (moving it if it was elsewhere)."""
-    values = {
-        "alert_id": alert_id,
-        "incident_id": incident_id,
-        "joined_at": joined_at,
-        "explanation": explanation,
-        "evidence": evidence,
-    }
-    await conn.execute(
-        insert_or_update(
-            conn, incident_alerts, ["alert_id"], ["incident_id", "joined_at", "explanation", "evidence"]
-        ),
-        [values],
+    """Record which incident each alert belongs to, and why (moving it if it was elsewhere)."""
+    if not attachments:
+        return
+    rows = [
+        {
+            "alert_id": a.alert_id,
+            "incident_id": a.incident_id,
+            "joined_at": joined_at,
+            "explanation": a.explanation,
+            "evidence": a.evidence,
+        }
+        for a in {a.alert_id: a for a in attachments}.values()
+    ]
+    statement = insert_or_update(
+        conn, incident_alerts, ["alert_id"], ["incident_id", "explanation", "evidence"]
     )
+    await conn.execute(statement, rows)
 
 
 async def move_alerts(conn: AsyncConnection, from_incident: int, to_incident: int) -> None:
@@ -219,21 +249,31 @@ async def move_alerts(conn: AsyncConnection, from_incident: int, to_incident: in
     )
 
 
-async def refresh_incident(
-    conn: AsyncConnection, incident_id: int, *, services: Sequence[str], service: str | None, now: datetime
+async def refresh_incidents(
+    conn: AsyncConnection, services: dict[int, tuple[list[str], str | None]], now: datetime
 ) -> None:
-    """Recount the incident's alerts and services after it changed; bumps the version cards show."""
-    count = select(func.count()).where(incident_alerts.c.incident_id == incident_id).scalar_subquery()
+    """Recount alerts and set services of incidents that changed; bumps the version cards show."""
+    if not services:
+        return
+    count = (
+        select(func.count())
+        .where(incident_alerts.c.incident_id == bindparam("incident_id"))
+        .scalar_subquery()
+    )
     await conn.execute(
         update(incidents)
-        .where(incidents.c.id == incident_id)
+        .where(incidents.c.id == bindparam("incident_id"))
         .values(
             alert_count=count,
-            services=list(services),
-            service=service,
+            services=bindparam("all_services"),
+            service=bindparam("main_service"),
             updated_at=now,
             version=incidents.c.version + 1,
-        )
+        ),
+        [
+            {"incident_id": incident_id, "all_services": names, "main_service": main}
+            for incident_id, (names, main) in sorted(services.items())
+        ],
     )
 
 
@@ -256,20 +296,22 @@ async def close_incident(
     return bool(result.rowcount)
 
 
-async def add_event(
-    conn: AsyncConnection,
-    incident_id: int,
-    *,
-    at: datetime,
-    kind: str,
-    text: str,
-    actor: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
+async def add_events(conn: AsyncConnection, events: Sequence[EventRow], at: datetime) -> None:
+    if not events:
+        return
     await conn.execute(
-        incident_events.insert().values(
-            incident_id=incident_id, at=at, kind=kind, actor=actor, text=text, detail=detail or {}
-        )
+        incident_events.insert(),
+        [
+            {
+                "incident_id": e.incident_id,
+                "at": at,
+                "kind": e.kind,
+                "actor": e.actor,
+                "text": e.text,
+                "detail": e.detail or {},
+            }
+            for e in events
+        ],
     )
 
 
@@ -284,53 +326,66 @@ async def open_incidents_with_alerts(conn: AsyncConnection) -> list[tuple[int, l
             .order_by(incident_alerts.c.incident_id, alerts.c.starts_at, alerts.c.id)
         )
     ).all()
+    return list(_group_alerts(rows).items())
+
+
+async def alerts_of_incidents(conn: AsyncConnection, incident_ids: Sequence[int]) -> dict[int, list[Alert]]:
+    if not incident_ids:
+        return {}
+    rows = (
+        await conn.execute(
+            select(alerts, incident_alerts.c.incident_id)
+            .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
+            .where(incident_alerts.c.incident_id.in_(list(incident_ids)))
+        )
+    ).all()
+    return _group_alerts(rows)
+
+
+async def priorities_of(
+    conn: AsyncConnection, incident_ids: Sequence[int]
+) -> dict[int, tuple[int | None, str | None]]:
+    if not incident_ids:
+        return {}
+    rows = await conn.execute(
+        select(incidents.c.id, incidents.c.priority, incidents.c.priority_source).where(
+            incidents.c.id.in_(list(incident_ids))
+        )
+    )
+    return {int(row.id): (row.priority, row.priority_source) for row in rows}
+
+
+async def set_assessments(conn: AsyncConnection, rows: Sequence[AssessmentRow], now: datetime) -> None:
+    if not rows:
+        return
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == bindparam("incident_id"))
+        .values(
+            priority=bindparam("new_priority"),
+            priority_source=bindparam("new_source"),
+            score=bindparam("new_score"),
+            scorer=bindparam("new_scorer"),
+            reasons=bindparam("new_reasons"),
+            updated_at=now,
+            version=incidents.c.version + 1,
+        ),
+        [
+            {
+                "incident_id": r.incident_id,
+                "new_priority": r.priority,
+                "new_source": r.source,
+                "new_score": r.score,
+                "new_scorer": r.scorer,
+                "new_reasons": r.reasons,
+            }
+            for r in rows
+        ],
+    )
+
+
+def _group_alerts(rows: Sequence[Row[Any]]) -> dict[int, list[Alert]]:
     grouped: dict[int, list[Alert]] = {}
     for row in rows:
         grouped.setdefault(int(row.incident_id), []).append(stored_alert(row).alert)
-    return list(grouped.items())
-
-
-async def alerts_of(conn: AsyncConnection, incident_id: int, *, limit: int = 2000) -> list[Alert]:
-    rows = await conn.execute(
-        select(alerts)
-        .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
-        .where(incident_alerts.c.incident_id == incident_id)
-        .order_by(alerts.c.starts_at.desc())
-        .limit(limit)
-    )
-    return [stored_alert(row).alert for row in rows]
-
-
-async def priority_of(conn: AsyncConnection, incident_id: int) -> tuple[int | None, str | None]:
-    row = (
-        await conn.execute(
-            select(incidents.c.priority, incidents.c.priority_source).where(incidents.c.id == incident_id)
-        )
-    ).first()
-    return (None, None) if row is None else (row.priority, row.priority_source)
-
-
-async def set_assessment(
-    conn: AsyncConnection,
-    incident_id: int,
-    *,
-    priority: int | None,
-    source: str | None,
-    score: float,
-    scorer: str,
-    reasons: list[str],
-    now: datetime,
-) -> None:
-    await conn.execute(
-        update(incidents)
-        .where(incidents.c.id == incident_id)
-        .values(
-            priority=priority,
-            priority_source=source,
-            score=score,
-            scorer=scorer,
-            reasons=reasons,
-            updated_at=now,
-            version=incidents.c.version + 1,
-        )
-    )
+    return grouped
