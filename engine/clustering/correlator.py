@@ -63,8 +63,9 @@ class AlertCorrelator:
         elif outcome is InstanceOutcome.UPDATED:
             instance.alert = alert
             silenced_by = silencing(alert, state.silences, now)
-        return self._decision(instance, outcome, silenced_by, notify=False, closed=closed,
-                              closed_now=incident_closed_now)
+        return self._decision(
+            instance, outcome, silenced_by, notify=False, closed=closed, closed_now=incident_closed_now
+        )
 
     def record_change(self, change: ChangeEvent) -> None:
         """A deploy or config change; alerts on it or its dependents soon after are related to it."""
@@ -85,7 +86,12 @@ class AlertCorrelator:
     # -- corrections ----------------------------------------------------------------------------
 
     def split(
-        self, incident_id: int, alerts: Iterable[AlertKey], now: datetime, *, actor: str | None = None,
+        self,
+        incident_id: int,
+        alerts: Iterable[AlertKey],
+        now: datetime,
+        *,
+        actor: str | None = None,
         note: str | None = None,
     ) -> Correction:
         """Move `alerts` out of the incident into a new one."""
@@ -142,7 +148,10 @@ class AlertCorrelator:
         state = self._state
         config = state.config
         features = extract_features(
-            alert, catalog=state.catalog, semantics=config.semantics, weights=config.text_weights,
+            alert,
+            catalog=state.catalog,
+            semantics=config.semantics,
+            weights=config.text_weights,
             signatures=state.signatures,
         )
         closed_now = self._supersede(key, clock, features.starts_at)
@@ -182,8 +191,16 @@ class AlertCorrelator:
 
         silenced_by = silencing(alert, state.silences, now)
         notify = not silenced_by and not flap.flapping and new_fingerprint
-        return self._decision(instance, InstanceOutcome.NEW, silenced_by, notify=notify, closed=closed,
-                              closed_now=closed_now, opened=opened, merged=merged)
+        return self._decision(
+            instance,
+            InstanceOutcome.NEW,
+            silenced_by,
+            notify=notify,
+            closed=closed,
+            closed_now=closed_now,
+            opened=opened,
+            merged=merged,
+        )
 
     def _decision(
         self,

@@ -27,8 +27,13 @@ def open_incident(state: EngineState, incident_id: int) -> Incident:
 
 
 def split(
-    state: EngineState, incident_id: int, keys: tuple[AlertKey, ...], now: datetime, *,
-    actor: str | None, note: str | None,
+    state: EngineState,
+    incident_id: int,
+    keys: tuple[AlertKey, ...],
+    now: datetime,
+    *,
+    actor: str | None,
+    note: str | None,
 ) -> Correction:
     source = open_incident(state, incident_id)
     moving = set(keys)
@@ -40,8 +45,12 @@ def split(
     if moving == source.members.keys():
         raise CorrectionError("a split must leave at least one alert behind (close the incident instead)")
 
-    target = Incident(state.ids.allocate(), opened_clock=source.opened_clock,
-                      last_joined_clock=source.last_joined_clock, change=source.change)
+    target = Incident(
+        state.ids.allocate(),
+        opened_clock=source.opened_clock,
+        last_joined_clock=source.last_joined_clock,
+        change=source.change,
+    )
     state.incidents[target.id] = target
     by = f" by {actor}" if actor else ""
     reason = Reason(ReasonKind.MANUAL, f"split out of #{source.id}{by}")
@@ -49,12 +58,26 @@ def split(
     staying = [m for k, m in source.members.items() if k not in moving]
     _repopulate(state, target, moved, firing_from=source)
     _repopulate(state, source, staying, firing_from=source)
-    return Correction(CorrectionKind.SPLIT, source.id, target.id, tuple(keys),
-                      tuple(m.key for m in staying), now, actor, note)
+    return Correction(
+        CorrectionKind.SPLIT,
+        source.id,
+        target.id,
+        tuple(keys),
+        tuple(m.key for m in staying),
+        now,
+        actor,
+        note,
+    )
 
 
 def merge(
-    state: EngineState, into: int, other: int, now: datetime, *, actor: str | None, note: str | None,
+    state: EngineState,
+    into: int,
+    other: int,
+    now: datetime,
+    *,
+    actor: str | None,
+    note: str | None,
     reason: Reason | None = None,
 ) -> tuple[Correction, IncidentClosure]:
     """Move everything of `other` into `into`; `reason` replaces the default "merged by <actor>"."""

@@ -20,7 +20,13 @@ class LabelSemantics:
     cluster: tuple[str, ...] = ("cluster", "k8s_cluster", "kubernetes_cluster", "cluster_name")
     # Labels naming one replica of a workload: an alert carrying one is about the workload, not the host.
     workload: tuple[str, ...] = (
-        "pod", "container", "deployment", "statefulset", "daemonset", "replicaset", "job_name",
+        "pod",
+        "container",
+        "deployment",
+        "statefulset",
+        "daemonset",
+        "replicaset",
+        "job_name",
     )
 
     def first(self, labels: Labels, keys: tuple[str, ...]) -> str | None:

@@ -203,8 +203,9 @@ class CandidateScorer:
         text = assessment.text_similarity or 0.0
         reasons: list[Reason] = []
         if evidence.same_service is not None:
-            reasons.append(Reason(ReasonKind.SAME_SERVICE, f"same service {evidence.same_service}",
-                                  weights.same_service))
+            reasons.append(
+                Reason(ReasonKind.SAME_SERVICE, f"same service {evidence.same_service}", weights.same_service)
+            )
         if text > 0.0:
             reasons.append(Reason(ReasonKind.TEXT, f"text similarity {text:.2f}", weights.text * text))
         since_first = evidence.seconds_after_first
@@ -225,14 +226,16 @@ class CandidateScorer:
             shared = f"shares host {evidence.shared_host}"
             reasons.append(Reason(ReasonKind.HOST, shared, weights.host_shared))
         if evidence.shared_cluster is not None and weights.cluster_shared:
-            reasons.append(Reason(ReasonKind.CLUSTER, f"same cluster {evidence.shared_cluster}",
-                                  weights.cluster_shared))
+            reasons.append(
+                Reason(ReasonKind.CLUSTER, f"same cluster {evidence.shared_cluster}", weights.cluster_shared)
+            )
         elif evidence.other_clusters:
             others = ", ".join(evidence.other_clusters)
             reasons.append(Reason(ReasonKind.CLUSTER, f"other cluster than {others}", -weights.cluster_other))
         if evidence.change is not None:
-            reasons.append(Reason(ReasonKind.CHANGE, f"both follow {describe_change(evidence.change)}",
-                                  weights.change))
+            reasons.append(
+                Reason(ReasonKind.CHANGE, f"both follow {describe_change(evidence.change)}", weights.change)
+            )
         lost = sum(r.contribution for r in reasons) * (assessment.factor - 1.0)
         reasons.insert(time_index, Reason(ReasonKind.TIME, timing, lost))
         return tuple(reasons)

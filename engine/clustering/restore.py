@@ -36,13 +36,17 @@ def restore(state: EngineState, stored: Iterable[StoredIncident], now: float) ->
             if key in state.instances:
                 raise ValueError(f"alert {key.fingerprint}@{key.starts_at.isoformat()} is in two incidents")
             features = extract_features(
-                alert, catalog=state.catalog, semantics=config.semantics, weights=config.text_weights,
+                alert,
+                catalog=state.catalog,
+                semantics=config.semantics,
+                weights=config.text_weights,
                 signatures=state.signatures,
             )
             refire = key.fingerprint in incident.fingerprints
             explanation = Explanation(record.id, position > 0, (_RESTORED,))
-            incident.add(Member(key, features, explanation, refire), state.topology,
-                         config.max_signatures_per_incident)
+            incident.add(
+                Member(key, features, explanation, refire), state.topology, config.max_signatures_per_incident
+            )
             instance = AlertInstance(key, alert, record.id, first_seen=now, last_seen=now)
             state.instances[key] = instance
             transitions.append((features.starts_at, key.fingerprint))

@@ -22,8 +22,33 @@ _NUMBER_WITH_UNIT = re.compile(r"[0-9]+([a-z]{1,3})")
 
 # Function words carry no information about the failure; kept short and generic on purpose.
 STOPWORDS = frozenset(
-    {"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is",
-     "it", "of", "on", "or", "than", "the", "to", "was", "were", "with"}
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "than",
+        "the",
+        "to",
+        "was",
+        "were",
+        "with",
+    }
 )
 
 
