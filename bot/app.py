@@ -24,7 +24,8 @@ from engine.clock import Clock, SystemClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.ingest import IngestService
-from engine.scoring import DEFAULT_MODEL_PATH, load_priority_scorer
+from engine.scoring import DEFAULT_MODEL_PATH
+from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.store import Store
@@ -46,8 +47,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[TELEMETRY] = Telemetry()
     app[KNOWN_SERIES] = KnownSeries()
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
-    # a model file that exists but cannot be used stops the start: never silently score by rules
-    app[SCORER] = load_priority_scorer(DEFAULT_MODEL_PATH)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_incident_clock)
     app.add_routes(ingest_routes.routes)
@@ -80,6 +79,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = open_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            # the active trained model, else the shipped one; a model that exists but cannot be used
+            # stops the start rather than silently scoring by rules
+            scorer = await load_active_scorer(conn, fallback_path=DEFAULT_MODEL_PATH)
+        app[SCORER] = scorer
         store = Store(engine)
         app[STORE] = store
         catalog = app[CATALOG]
@@ -87,7 +91,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             store,
             app[CLOCK],
             lambda ids: AlertCorrelator(ClusteringConfig(), catalog, ids=ids),
-            scorer=app[SCORER],
+            scorer=scorer,
             catalog=catalog,
             team_timezone=ZoneInfo(settings.timezone),
         )

@@ -37,7 +37,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def fail(message: str) -> int:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     return 1
 
 

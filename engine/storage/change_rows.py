@@ -24,8 +24,11 @@ async def insert_changes(conn: AsyncConnection, changes: Sequence[ChangeEvent], 
     without_id = [row for row in rows if row["external_id"] is None]
     stored = 0
     if with_id:
-        result = await conn.execute(insert_ignoring_conflicts(conn, change_events, ["external_id"]), with_id)
-        stored += max(result.rowcount, 0)
+        # count RETURNING rows: a driver's rowcount for a many-row upsert is not reliable (-1 on asyncpg)
+        statement = insert_ignoring_conflicts(conn, change_events, ["external_id"]).returning(
+            change_events.c.id
+        )
+        stored += len((await conn.execute(statement, with_id)).all())
     if without_id:
         await conn.execute(change_events.insert(), without_id)
         stored += len(without_id)

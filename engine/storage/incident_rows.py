@@ -87,8 +87,9 @@ async def import_past_incidents(conn: AsyncConnection, history: Sequence[PastInc
     if not history:
         return 0
     rows = [_imported_row(past, now) for past in history]
-    result = await conn.execute(insert_ignoring_conflicts(conn, incidents, ["external_id"]), rows)
-    return max(result.rowcount, 0)
+    # count RETURNING rows: a driver's rowcount for a many-row upsert is not reliable (-1 on asyncpg)
+    statement = insert_ignoring_conflicts(conn, incidents, ["external_id"]).returning(incidents.c.id)
+    return len((await conn.execute(statement, rows)).all())
 
 
 def incident_record(row: Row[Any]) -> IncidentRecord:

@@ -85,6 +85,7 @@ async def test_import_incidents(
         )
     )
     assert await run_cli("import-incidents", str(history), "--db", database_url) == 0
+    assert "imported 50 incidents (0 already stored)" in capsys.readouterr().out
     assert await run_cli("import-incidents", str(history), "--db", database_url) == 0
     assert "imported 0 incidents (50 already stored)" in capsys.readouterr().out
     assert await count(database_url, incidents) == 50

@@ -242,11 +242,13 @@ async def test_change_events(client: AppClient, database_url: str) -> None:
     }
     body = await (await client.post("/api/v1/changes", json=change, headers=auth())).json()
     assert body["stored"] == 1
+    many = [{**change, "id": f"deploy-{i}"} for i in range(5)]
+    assert (await (await client.post("/api/v1/changes", json=many, headers=auth())).json())["stored"] == 5
     again = await (await client.post("/api/v1/changes", json=[change], headers=auth())).json()
     assert again["stored"] == 0 and again["duplicate"] == 1
     bad = await client.post("/api/v1/changes", json={"service": "payments", "what": "x"}, headers=auth())
     assert bad.status == 400 and (await bad.json())["field"] == "who"
-    assert await count_rows(database_url, change_events) == 1
+    assert await count_rows(database_url, change_events) == 6
 
 
 async def test_too_many_items_is_413(make_client: Any, settings: Any) -> None:
