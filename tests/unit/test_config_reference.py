@@ -3,6 +3,9 @@
 from pathlib import Path
 
 from bot.settings import SETTINGS
+from bot.slack.settings import SLACK_SETTINGS
+
+ALL_SETTINGS = (*SETTINGS, *SLACK_SETTINGS)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -13,8 +16,8 @@ def test_every_setting_is_documented_with_its_default() -> None:
         for line in README.read_text(encoding="utf-8").splitlines()
         if line.startswith("| `NOCBOT_")
     }
-    for spec in SETTINGS:
+    for spec in ALL_SETTINGS:
         assert spec.env in rows, f"{spec.env} is missing from the README configuration reference"
         if spec.default:
             assert rows[spec.env] == spec.default, f"{spec.env}: README says {rows[spec.env]!r}"
-    assert set(rows) == {spec.env for spec in SETTINGS}
+    assert set(rows) == {spec.env for spec in ALL_SETTINGS}
