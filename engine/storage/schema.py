@@ -375,3 +375,7 @@ rollup_state = Table(
     Column("watermark", BigInteger, nullable=False),  # epoch milliseconds
     Column("updated_at", Instant, nullable=False),
 )
+
+# Enrichment asks which neighbours of an incident's services are alerting right now: firing alerts
+# by service, without walking every alert those services ever raised (migration 0003).
+Index("ix_alerts_status_service", alerts.c.status, alerts.c.service)
