@@ -16,13 +16,14 @@ from aiohttp import web
 
 from bot.http import ingest_routes, ops_routes, read_routes, silence_routes
 from bot.http.middleware import bearer_auth, json_errors, request_context
-from bot.keys import CATALOG, CLOCK, INGEST, KNOWN_SERIES, SCORER, SETTINGS, STORE, TELEMETRY
+from bot.keys import CATALOG, CLOCK, ENRICHMENT, INGEST, KNOWN_SERIES, SCORER, SETTINGS, STORE, TELEMETRY
 from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
+from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_incident_clock)
+    app.cleanup_ctx.append(_enrichment)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
@@ -68,6 +70,17 @@ async def _incident_clock(app: web.Application) -> AsyncIterator[None]:
                 log.exception("incident clock tick failed")
 
     task = asyncio.create_task(loop(), name="incident-clock")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _enrichment(app: web.Application) -> AsyncIterator[None]:
+    worker = EnrichmentWorker(app[STORE], app[CATALOG], app[CLOCK])
+    app[INGEST].subscribe(worker.incidents_changed)
+    app[ENRICHMENT] = worker
+    task = asyncio.create_task(worker.run(), name="enrichment")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

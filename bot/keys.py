@@ -8,6 +8,7 @@ from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog
 from engine.clock import Clock
+from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.scoring import PriorityScorer
 from engine.storage.store import Store
@@ -20,4 +21,5 @@ CLOCK = web.AppKey("clock", Clock)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)
 INGEST = web.AppKey("ingest", IngestService)
+ENRICHMENT = web.AppKey("enrichment", EnrichmentWorker)
 KNOWN_SERIES = web.AppKey("known_series", KnownSeries)

@@ -34,6 +34,7 @@ from engine.triage import prioritize
 log = logging.getLogger("nocbot.ingest")
 
 CorrelatorFactory = Callable[[ReservedIds], AlertCorrelator]
+IncidentListener = Callable[["IncidentChanges"], None]
 
 
 @dataclass
@@ -68,10 +69,15 @@ class IngestService:
         self._factory = correlator_factory
         self._ids = ReservedIds()
         self.correlator = correlator_factory(self._ids)
+        self._listeners: list[IncidentListener] = []
         self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
         self._stale = False  # memory may be ahead of the database: rebuild before the next decision
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
+
+    def subscribe(self, listener: IncidentListener) -> None:
+        """Be told, after each commit, which incidents a batch opened, grew or closed."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         """Load the open incidents into a fresh correlator (at startup, and after a failed batch)."""
@@ -108,11 +114,12 @@ class IngestService:
                     for incident_id in changes.closed:
                         self._assessments.pop(incident_id, None)
                     changes.reprioritized |= set(reprioritized)
-                return result
             except BaseException:
                 self._ids.forget()
                 await self._recover()
                 raise
+            self._notify(changes)
+            return result
 
     async def tick(self) -> IncidentChanges:
         """Let time pass: incidents whose alerts all resolved and stayed quiet close."""
@@ -128,6 +135,7 @@ class IngestService:
             except BaseException:
                 await self._recover()
                 raise
+            self._notify(changes)
             return changes
 
     async def silence(self, silence: Silence) -> int:
@@ -176,6 +184,15 @@ class IngestService:
         self, conn: AsyncConnection, closure: IncidentClosure, now: datetime, changes: IncidentChanges
     ) -> None:
         await _apply_closure(conn, closure, now, changes)
+
+    def _notify(self, changes: IncidentChanges) -> None:
+        if not changes.touched():
+            return
+        for listener in self._listeners:
+            try:
+                listener(changes)
+            except Exception:
+                log.exception("incident listener failed")
 
     async def _recover(self) -> None:
         self._stale = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +56,16 @@ async def incidents(client: AppClient) -> list[dict[str, Any]]:
     assert response.status == 200
     items: list[dict[str, Any]] = (await response.json())["items"]
     return items
+
+
+async def enriched(client: AppClient, incident_id: int) -> dict[str, Any]:
+    """The incident's enrichment, once the background worker has stored it."""
+    for _ in range(100):
+        detail = await (await client.get(f"/api/v1/incidents/{incident_id}", headers=auth())).json()
+        if detail["enrichment"]:
+            return dict(detail["enrichment"])
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"incident {incident_id} was not enriched within 10 s")
 
 
 def with_catalog(settings: Settings, tmp_path: Path) -> Settings:
@@ -172,7 +183,32 @@ async def test_incident_resolves_when_its_alerts_resolve_and_stay_quiet(
 async def test_redelivery_does_not_touch_the_incident(client: AppClient) -> None:
     payload = am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")])
     await client.post("/api/v1/alerts/alertmanager", json=payload, headers=auth())
+    await enriched(client, (await incidents(client))[0]["id"])  # its own version bump is done
     before = (await incidents(client))[0]
     await client.post("/api/v1/alerts/alertmanager", json=payload, headers=auth())
+    await asyncio.sleep(0.3)  # time for any (wrong) background work a re-delivery might start
     after = (await incidents(client))[0]
     assert after["version"] == before["version"] and after["alert_count"] == 1
+
+
+async def test_incidents_are_enriched_in_the_background(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    deploy = {
+        "id": "d-1",
+        "service": "payments",
+        "who": "ci",
+        "what": "payments v2.31",
+        "at": "2026-11-11T11:50:00Z",
+    }
+    await client.post("/api/v1/changes", json=deploy, headers=auth())
+    await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("HighErrorRate", "payments", "2026-11-11T11:59:00Z", fp="a2")]),
+        headers=auth(),
+    )
+    enrichment = await enriched(client, (await incidents(client))[0]["id"])
+    assert enrichment.get("recent_changes", {}).get("available") is True, enrichment
+    assert [c["what"] for c in enrichment["recent_changes"]["items"]] == ["payments v2.31"]
+    assert enrichment["affected_services"]["available"] is True
