@@ -9,14 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.http import ingest_routes, ops_routes, read_routes, silence_routes
+from bot.http import chart_routes, ingest_routes, ops_routes, read_routes, silence_routes
+from bot.http.links import LinkSigner
 from bot.http.middleware import bearer_auth, json_errors, request_context
-from bot.keys import CATALOG, CLOCK, ENRICHMENT, INGEST, KNOWN_SERIES, SCORER, SETTINGS, STORE, TELEMETRY
+from bot.keys import (
+    CATALOG,
+    CLOCK,
+    ENRICHMENT,
+    INGEST,
+    KNOWN_SERIES,
+    LINKS,
+    SCORER,
+    SETTINGS,
+    STORE,
+    TELEMETRY,
+)
 from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
@@ -46,6 +59,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[TELEMETRY] = Telemetry()
+    app[LINKS] = LinkSigner(
+        settings.link_secret.encode() if settings.link_secret else secrets.token_bytes(32)
+    )
     app[KNOWN_SERIES] = KnownSeries()
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
     app.cleanup_ctx.append(_database)
@@ -55,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
     app.add_routes(silence_routes.routes)
+    app.add_routes(chart_routes.routes)
     return app
 
 

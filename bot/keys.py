@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.http.links import LinkSigner
 from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog
@@ -16,6 +17,7 @@ from integrations.nocbot_api import KnownSeries
 
 SETTINGS = web.AppKey("settings", Settings)
 CATALOG = web.AppKey("catalog", Catalog)
+LINKS = web.AppKey("links", LinkSigner)
 SCORER = web.AppKey("scorer", PriorityScorer)
 CLOCK = web.AppKey("clock", Clock)
 TELEMETRY = web.AppKey("telemetry", Telemetry)

@@ -150,6 +150,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Most alerts, points or changes accepted in one request; more get 413.",
         _positive_int,
     ),
+    SettingSpec(
+        "link_secret",
+        "NOCBOT_LINK_SECRET",
+        "",
+        "Secret that makes chart links unguessable; set it (the same on every replica) so links "
+        "survive restarts. Empty: a random one per process.",
+        _optional_text,
+    ),
     SettingSpec("log_level", "NOCBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
     SettingSpec(
         "shutdown_timeout",
@@ -174,6 +182,7 @@ class Settings:
     playbooks_dir: Path | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_items: int = 50000
+    link_secret: str | None = None
     log_level: str = "INFO"
     shutdown_timeout: int = 30
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.http import query
 from bot.http.jsonio import json_response
 from bot.http.views import alert_view, incident_detail_view, incident_view
-from bot.keys import STORE
+from bot.keys import LINKS, SETTINGS, STORE
 from engine.models import AlertStatus, IncidentStatus
 from engine.storage.alert_rows import AlertFilter
 from engine.storage.incident_rows import IncidentFilter
@@ -62,7 +62,11 @@ async def get_incident(request: web.Request) -> web.Response:
     detail = await request.app[STORE].get_incident(int(raw))
     if detail is None:
         return json_response({"error": f"no incident {raw}"}, status=404)
-    return json_response(incident_detail_view(detail))
+    view = incident_detail_view(detail)
+    if detail.incident.enrichment.get("metric_context", {}).get("available"):
+        base = request.app[SETTINGS].base_url
+        view["chart_url"] = base + request.app[LINKS].chart_path(detail.incident.id)
+    return json_response(view)
 
 
 def _limit(params: Mapping[str, str]) -> int:

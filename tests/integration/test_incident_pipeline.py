@@ -212,3 +212,36 @@ async def test_incidents_are_enriched_in_the_background(
     assert enrichment.get("recent_changes", {}).get("available") is True, enrichment
     assert [c["what"] for c in enrichment["recent_changes"]["items"]] == ["payments v2.31"]
     assert enrichment["affected_services"]["available"] is True
+
+
+async def test_chart_link_serves_a_png_and_forged_links_do_not(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    start = 1794398400  # 2026-11-11T12:00:00Z
+    points = [
+        {
+            "metric": "error_rate",
+            "labels": {"service": "payments"},
+            "ts": start - 3600 + i * 60,
+            "value": 1.0 + (i % 5) * 0.1 + (30.0 if i >= 60 else 0.0),
+        }
+        for i in range(75)
+    ]
+    await client.post("/api/v1/metrics", json=points, headers=auth())
+    await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("HighErrorRate", "payments", "2026-11-11T12:00:00Z", fp="a9")]),
+        headers=auth(),
+    )
+    incident_id = (await incidents(client))[0]["id"]
+    await enriched(client, incident_id)
+    detail = await (await client.get(f"/api/v1/incidents/{incident_id}", headers=auth())).json()
+    chart_path = detail["chart_url"].split("8080", 1)[-1]
+    response = await client.get(chart_path)  # no token: the link is the credential
+    assert response.status == 200 and response.content_type == "image/png"
+    body = await response.read()
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and len(body) > 1000
+    forged = chart_path[:-8] + ("0" if chart_path[-8] != "0" else "1") + chart_path[-7:]
+    assert (await client.get(forged)).status == 404
+    assert (await client.get(f"/charts/{incident_id + 1}-{chart_path.split('-')[-1]}")).status == 404
