@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.http import chart_routes, ingest_routes, ops_routes, read_routes, silence_routes
+from bot.http import chart_routes, ingest_routes, ops_routes, read_routes, responder_routes, silence_routes
 from bot.http.links import LinkSigner
 from bot.http.middleware import bearer_auth, json_errors, request_context
 from bot.keys import (
@@ -25,6 +25,7 @@ from bot.keys import (
     INGEST,
     KNOWN_SERIES,
     LINKS,
+    RESPONDERS,
     SCORER,
     SETTINGS,
     STORE,
@@ -38,6 +39,7 @@ from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
+from engine.responders import Responders
 from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
@@ -72,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.add_routes(ops_routes.routes)
     app.add_routes(silence_routes.routes)
     app.add_routes(chart_routes.routes)
+    app.add_routes(responder_routes.routes)
     return app
 
 
@@ -127,6 +130,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         )
         await ingest.start()
         app[INGEST] = ingest
+        app[RESPONDERS] = Responders(ingest)
         log.info("database ready", extra={"backend": engine.dialect.name})
         yield
     finally:

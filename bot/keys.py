@@ -11,6 +11,7 @@ from engine.catalog import Catalog
 from engine.clock import Clock
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
+from engine.responders import Responders
 from engine.scoring import PriorityScorer
 from engine.storage.store import Store
 from integrations.nocbot_api import KnownSeries
@@ -24,4 +25,5 @@ TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)
 INGEST = web.AppKey("ingest", IngestService)
 ENRICHMENT = web.AppKey("enrichment", EnrichmentWorker)
+RESPONDERS = web.AppKey("responders", Responders)
 KNOWN_SERIES = web.AppKey("known_series", KnownSeries)

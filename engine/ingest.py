@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.catalog import Catalog
 from engine.clock import Clock
+from engine.clustering.corrections import Correction
 from engine.clustering.correlator import AlertCorrelator
-from engine.clustering.dedup import InstanceOutcome
+from engine.clustering.dedup import AlertKey, InstanceOutcome
+from engine.clustering.editing import CorrectionError
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
@@ -28,6 +30,7 @@ from engine.storage import incident_rows, silence_rows
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
+from engine.storage.schema import cluster_corrections
 from engine.storage.store import Store
 from engine.triage import prioritize
 
@@ -47,7 +50,7 @@ class IncidentChanges:
     reprioritized: set[int] = field(default_factory=set)
 
     def touched(self) -> set[int]:
-        return self.opened | self.grown | self.closed
+        return self.opened | self.grown | self.closed | self.reprioritized
 
 
 class IngestService:
@@ -185,6 +188,148 @@ class IngestService:
     ) -> None:
         await _apply_closure(conn, closure, now, changes)
 
+    # -- corrections by responders (they change the correlator's state, so they take its lock) -----
+
+    async def resolve_by_hand(self, incident_id: int, actor: str) -> bool:
+        """Resolve an incident for a responder; False when it was already resolved."""
+        async with self._lock:
+            now = self.clock.now()
+            changes = IncidentChanges()
+            try:
+                closure = self.correlator.close(incident_id, now, actor=actor)
+            except CorrectionError:
+                closure = IncidentClosure(incident_id, now, f"closed by {actor}")
+            try:
+                async with self.store.transaction() as conn:
+                    closed = await incident_rows.close_incident(
+                        conn, incident_id, at=now, reason=closure.reason, actor=actor, now=now
+                    )
+                    if closed:
+                        await incident_rows.add_events(
+                            conn,
+                            [incident_rows.EventRow(incident_id, "resolved", closure.reason, actor=actor)],
+                            now,
+                        )
+                        changes.closed.add(incident_id)
+            except BaseException:
+                await self._recover()
+                raise
+            self._assessments.pop(incident_id, None)
+            self._notify(changes)
+            return closed
+
+    async def merge(self, into: int, other: int, actor: str) -> Correction:
+        """Move every alert of `other` into `into`; raises CorrectionError when that makes no sense."""
+        async with self._lock:
+            now = self.clock.now()
+            correction = self.correlator.merge(into, other, now, actor=actor)
+            changes = IncidentChanges(grown={into}, closed={other})
+            try:
+                async with self.store.transaction() as conn:
+                    await incident_rows.move_alerts(conn, other, into)
+                    reason = f"merged into #{into} by {actor}"
+                    await incident_rows.close_incident(
+                        conn, other, at=now, reason=reason, actor=actor, now=now
+                    )
+                    await self._refresh(conn, {into}, now)
+                    await record_correction(conn, correction, alert_ids=[], now=now)
+                    await incident_rows.add_events(
+                        conn,
+                        [
+                            incident_rows.EventRow(
+                                into, "merged", f"#{other} merged in by {actor}", actor=actor
+                            ),
+                            incident_rows.EventRow(other, "resolved", reason, actor=actor),
+                        ],
+                        now,
+                    )
+            except BaseException:
+                await self._recover()
+                raise
+            self._notify(changes)
+            return correction
+
+    async def split(self, incident_id: int, alert_ids: Sequence[int], actor: str) -> Correction:
+        """Move the given alerts out into a new incident; raises CorrectionError when invalid."""
+        async with self._lock:
+            now = self.clock.now()
+            try:
+                async with self.store.transaction() as conn:
+                    await self._ids.refill(conn, 1)
+                    by_key = await incident_rows.alert_ids_by_key(conn, incident_id)
+                    keys = [key for key, alert_id in by_key.items() if alert_id in set(alert_ids)]
+                    if len(keys) != len(set(alert_ids)):
+                        raise CorrectionError(f"some of those alerts are not in incident #{incident_id}")
+                    correction = self.correlator.split(
+                        incident_id, [AlertKey(*k) for k in keys], now, actor=actor
+                    )
+                    moved = [by_key[(k.fingerprint, k.starts_at)] for k in correction.moved]
+                    first = (await incident_rows.alerts_of_incidents(conn, [incident_id]))[incident_id]
+                    title = next(
+                        (
+                            a.summary
+                            for a in first
+                            if (a.fingerprint, a.starts_at) == tuple(correction.moved[0])
+                        ),
+                        f"split from #{incident_id}",
+                    )
+                    await incident_rows.create_incidents(
+                        conn, [incident_rows.NewIncident(correction.target, title, None, now)], now
+                    )
+                    await incident_rows.attach_alerts(
+                        conn,
+                        [
+                            incident_rows.Attachment(
+                                a, correction.target, f"split from #{incident_id} by {actor}", {}
+                            )
+                            for a in moved
+                        ],
+                        now,
+                    )
+                    await self._refresh(conn, {incident_id, correction.target}, now)
+                    await record_correction(conn, correction, alert_ids=moved, now=now)
+                    await incident_rows.add_events(
+                        conn,
+                        [
+                            incident_rows.EventRow(
+                                incident_id,
+                                "split",
+                                f"{len(moved)} alerts split into #{correction.target}",
+                                actor,
+                            ),
+                            incident_rows.EventRow(
+                                correction.target, "opened", f"split from #{incident_id} by {actor}", actor
+                            ),
+                        ],
+                        now,
+                    )
+            except CorrectionError:
+                await self._recover()
+                raise
+            except BaseException:
+                self._ids.forget()
+                await self._recover()
+                raise
+            self._notify(IncidentChanges(opened={correction.target}, grown={incident_id}))
+            return correction
+
+    async def _refresh(self, conn: AsyncConnection, incident_ids: set[int], now: datetime) -> None:
+        refreshed: dict[int, tuple[list[str], str | None]] = {}
+        for incident_id in incident_ids:
+            snapshot = self.correlator.incident(incident_id)
+            if snapshot is not None:
+                main = (
+                    snapshot.roots[0]
+                    if snapshot.roots
+                    else (snapshot.services[0] if snapshot.services else None)
+                )
+                refreshed[incident_id] = (list(snapshot.services), main)
+        await incident_rows.refresh_incidents(conn, refreshed, now)
+
+    def announce(self, changes: IncidentChanges) -> None:
+        """Tell listeners about changes made outside a batch (a responder acknowledged, say)."""
+        self._notify(changes)
+
     def _notify(self, changes: IncidentChanges) -> None:
         if not changes.touched():
             return
@@ -276,6 +421,24 @@ async def _apply_closure(
             conn, [incident_rows.EventRow(closure.incident_id, "resolved", closure.reason)], now
         )
         changes.closed.add(closure.incident_id)
+
+
+async def record_correction(
+    conn: AsyncConnection, correction: Correction, *, alert_ids: Sequence[int], now: datetime
+) -> None:
+    """Store a responder's split or merge: labelled data for tuning the clustering."""
+    rows = [
+        {
+            "kind": correction.kind.value,
+            "alert_id": alert_id,
+            "from_incident_id": correction.source,
+            "to_incident_id": correction.target,
+            "actor": correction.actor or "",
+            "at": now,
+        }
+        for alert_id in ([*alert_ids] if alert_ids else [None])
+    ]
+    await conn.execute(cluster_corrections.insert(), rows)
 
 
 def _event_time(alert: Alert, wall: datetime) -> datetime:

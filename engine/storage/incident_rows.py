@@ -390,3 +390,39 @@ def _group_alerts(rows: Sequence[Row[Any]]) -> dict[int, list[Alert]]:
     for row in rows:
         grouped.setdefault(int(row.incident_id), []).append(stored_alert(row).alert)
     return grouped
+
+
+async def acknowledge_incident(conn: AsyncConnection, incident_id: int, *, actor: str, now: datetime) -> bool:
+    """Acknowledge an open incident; False when it is not open (someone was first, or it resolved)."""
+    result = await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id, incidents.c.status == IncidentStatus.OPEN.value)
+        .values(
+            status=IncidentStatus.ACKNOWLEDGED.value,
+            acknowledged_at=now,
+            acknowledged_by=actor,
+            updated_at=now,
+            version=incidents.c.version + 1,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def set_priority(
+    conn: AsyncConnection, incident_id: int, *, priority: int, source: str, now: datetime
+) -> bool:
+    result = await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(priority=priority, priority_source=source, updated_at=now, version=incidents.c.version + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def alert_ids_by_key(conn: AsyncConnection, incident_id: int) -> dict[tuple[str, datetime], int]:
+    rows = await conn.execute(
+        select(alerts.c.id, alerts.c.fingerprint, alerts.c.starts_at)
+        .join(incident_alerts, incident_alerts.c.alert_id == alerts.c.id)
+        .where(incident_alerts.c.incident_id == incident_id)
+    )
+    return {(row.fingerprint, row.starts_at): int(row.id) for row in rows}

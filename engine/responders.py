@@ -1,0 +1,127 @@
+"""What responders do to incidents, whatever surface they use (REST API now, chat next).
+
+Every action is recorded in the audit log with the actor and the surface. A responder's priority is
+final (triage keeps it) and becomes a training label for `nocbot train-priority`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.clustering.editing import CorrectionError
+from engine.ingest import IncidentChanges, IngestService
+from engine.models import Priority
+from engine.storage import audit_rows, incident_rows
+
+
+class Result(enum.StrEnum):
+    DONE = "done"
+    ALREADY_HANDLED = "already_handled"
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: Result
+    message: str
+
+
+class Responders:
+    def __init__(self, ingest: IngestService) -> None:
+        self.ingest = ingest
+        self.store = ingest.store
+        self.clock = ingest.clock
+
+    async def acknowledge(self, incident_id: int, *, actor: str, surface: str) -> Outcome:
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            if await incident_rows.priorities_of(conn, [incident_id]) == {}:
+                return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
+            if not await incident_rows.acknowledge_incident(conn, incident_id, actor=actor, now=now):
+                return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} is already acknowledged or resolved")
+            await incident_rows.add_events(
+                conn,
+                [incident_rows.EventRow(incident_id, "acknowledged", f"acknowledged by {actor}", actor)],
+                now,
+            )
+            await audit_rows.audit(
+                conn, at=now, actor=actor, surface=surface, action="acknowledge", incident_id=incident_id
+            )
+        self.ingest.announce(IncidentChanges(grown={incident_id}))
+        return Outcome(Result.DONE, f"#{incident_id} acknowledged by {actor}")
+
+    async def resolve(self, incident_id: int, *, actor: str, surface: str) -> Outcome:
+        if not await self._exists(incident_id):
+            return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
+        if not await self.ingest.resolve_by_hand(incident_id, actor):
+            return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} is already resolved")
+        await self._audit(actor, surface, "resolve", incident_id, {})
+        return Outcome(Result.DONE, f"#{incident_id} resolved by {actor}")
+
+    async def set_priority(
+        self, incident_id: int, priority: Priority, *, actor: str, surface: str
+    ) -> Outcome:
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            if not await incident_rows.set_priority(
+                conn, incident_id, priority=int(priority), source="responder", now=now
+            ):
+                return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
+            text = f"priority set to {priority.name} by {actor}"
+            await incident_rows.add_events(
+                conn, [incident_rows.EventRow(incident_id, "prioritized", text, actor)], now
+            )
+            await audit_rows.audit(
+                conn,
+                at=now,
+                actor=actor,
+                surface=surface,
+                action="set_priority",
+                incident_id=incident_id,
+                detail={"priority": priority.name},
+            )
+        self.ingest.announce(IncidentChanges(reprioritized={incident_id}))
+        return Outcome(Result.DONE, f"#{incident_id} is now {priority.name}")
+
+    async def merge(self, incident_id: int, into: int, *, actor: str, surface: str) -> Outcome:
+        if incident_id == into:
+            return Outcome(Result.INVALID, "an incident cannot be merged into itself")
+        try:
+            await self.ingest.merge(into, incident_id, actor)
+        except CorrectionError as exc:
+            return Outcome(Result.INVALID, str(exc))
+        await self._audit(actor, surface, "merge", incident_id, {"into": into})
+        return Outcome(Result.DONE, f"#{incident_id} merged into #{into}")
+
+    async def split(self, incident_id: int, alert_ids: Sequence[int], *, actor: str, surface: str) -> Outcome:
+        try:
+            correction = await self.ingest.split(incident_id, alert_ids, actor)
+        except CorrectionError as exc:
+            return Outcome(Result.INVALID, str(exc))
+        await self._audit(
+            actor, surface, "split", incident_id, {"alerts": list(alert_ids), "new": correction.target}
+        )
+        return Outcome(
+            Result.DONE, f"{len(alert_ids)} alerts moved from #{incident_id} to new #{correction.target}"
+        )
+
+    async def _exists(self, incident_id: int) -> bool:
+        async with self.store.engine.connect() as conn:
+            return bool(await incident_rows.priorities_of(conn, [incident_id]))
+
+    async def _audit(
+        self, actor: str, surface: str, action: str, incident_id: int, detail: dict[str, object]
+    ) -> None:
+        async with self.store.transaction() as conn:
+            await audit_rows.audit(
+                conn,
+                at=self.clock.now(),
+                actor=actor,
+                surface=surface,
+                action=action,
+                incident_id=incident_id,
+                detail=detail,
+            )
