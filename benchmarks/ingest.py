@@ -179,9 +179,17 @@ async def main(args: argparse.Namespace) -> None:
         seed = int(time.time()) % 60000
         n_alert_bodies = int(args.seconds * 20_000 / args.alerts_per_request) + 100
         n_point_bodies = int(args.seconds * 400_000 / args.points_per_request) + 100
-        alerts = [
+        storm = [
             b
             for _, b in zip(range(n_alert_bodies), alert_bodies(args.alerts_per_request, seed), strict=False)
+        ]
+        mixed = [
+            b
+            for _, b in zip(
+                range(n_alert_bodies),
+                alert_bodies(args.alerts_per_request, seed + 1, args.new_fraction),
+                strict=False,
+            )
         ]
         points = [
             b
@@ -195,11 +203,20 @@ async def main(args: argparse.Namespace) -> None:
             await run_phase(
                 url,
                 "/api/v1/alerts/alertmanager",
-                alerts,
+                mixed,
                 args.alerts_per_request,
                 args.seconds,
                 args.concurrency,
-                f"alerts ({args.alerts_per_request}/request)",
+                f"alerts, {args.new_fraction:.0%} new ({args.alerts_per_request}/request)",
+            ),
+            await run_phase(
+                url,
+                "/api/v1/alerts/alertmanager",
+                storm,
+                args.alerts_per_request,
+                args.seconds,
+                args.concurrency,
+                f"alert storm, all new ({args.alerts_per_request}/request)",
             ),
             await run_phase(
                 url,

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +38,9 @@ log = logging.getLogger("nocbot.ingest")
 
 CorrelatorFactory = Callable[[ReservedIds], AlertCorrelator]
 IncidentListener = Callable[["IncidentChanges"], None]
+
+RESCORE_INTERVAL = timedelta(seconds=15)
+MAX_REMEMBERED_ALERT_IDS = 200_000
 
 
 @dataclass
@@ -73,6 +76,11 @@ class IngestService:
         self._ids = ReservedIds()
         self.correlator = correlator_factory(self._ids)
         self._listeners: list[IncidentListener] = []
+        self._alert_ids: dict[
+            AlertKey, int
+        ] = {}  # stored id of instances seen lately (re-delivery fast path)
+        self._scored: dict[int, tuple[datetime, int]] = {}  # when each incident was last scored, at what size
+        self._unscored: set[int] = set()  # grew since, but scoring was throttled
         self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
         self._stale = False  # memory may be ahead of the database: rebuild before the next decision
         # the correlator is a single-writer state machine: one alert batch at a time per process
@@ -102,11 +110,11 @@ class IngestService:
             try:
                 async with self.store.transaction() as conn:
                     await self._ids.refill(conn, len(batch))
-                    result = await upsert_alerts(conn, batch, self.clock.now())
+                    result = await self._store_alerts(conn, batch)
                     changes = await self._correlate(conn, result)
                     reprioritized = await prioritize(
                         conn,
-                        changes.opened | changes.grown,
+                        self._due_for_scoring(changes),
                         correlator=self.correlator,
                         scorer=self.scorer,
                         catalog=self.catalog,
@@ -135,6 +143,22 @@ class IngestService:
                 async with self.store.transaction() as conn:
                     for closure in self.correlator.tick(now):
                         await self._close(conn, closure, now, changes)
+                    # growth that was throttled during a flood gets its score now
+                    catch_up = {i for i in self._unscored if i not in changes.closed}
+                    self._unscored.clear()
+                    changes.reprioritized |= set(
+                        await prioritize(
+                            conn,
+                            catch_up,
+                            correlator=self.correlator,
+                            scorer=self.scorer,
+                            catalog=self.catalog,
+                            team_timezone=self.team_timezone,
+                            now=now,
+                            previous=self._assessments,
+                        )
+                    )
+                    self._mark_scored(catch_up, now)
             except BaseException:
                 await self._recover()
                 raise
@@ -173,12 +197,47 @@ class IngestService:
             self.correlator.record_change(change)
         return stored
 
+    async def _store_alerts(self, conn: AsyncConnection, batch: Sequence[Alert]) -> AlertIngestResult:
+        """Store what is new or changed; an exact re-delivery of an instance the correlator holds
+        (most of Alertmanager's traffic) is answered from memory without touching the database."""
+        known = [
+            self._alert_ids.get(AlertKey.of(alert)) if self.correlator.is_duplicate(alert) else None
+            for alert in batch
+        ]
+        fresh = [alert for alert, alert_id in zip(batch, known, strict=True) if alert_id is None]
+        stored = await upsert_alerts(conn, fresh, self.clock.now()) if fresh else None
+        ids: list[int] = []
+        outcomes: list[str] = []
+        alerts: list[Alert] = []
+        position = 0
+        for alert, alert_id in zip(batch, known, strict=True):
+            if alert_id is not None:
+                ids.append(alert_id)
+                outcomes.append("duplicate")
+                alerts.append(alert)
+                continue
+            assert stored is not None
+            ids.append(stored.ids[position])
+            outcomes.append(stored.outcomes[position])
+            alerts.append(stored.alerts[position])
+            position += 1
+        if len(self._alert_ids) > MAX_REMEMBERED_ALERT_IDS:
+            self._alert_ids.clear()
+        for alert, alert_id in zip(alerts, ids, strict=True):
+            self._alert_ids[AlertKey.of(alert)] = alert_id
+        return AlertIngestResult(ids=ids, outcomes=outcomes, alerts=alerts)
+
     async def _correlate(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
-        """Run each new or changed delivery through the correlator, then record all decisions at once."""
+        """Run each delivery through the correlator, then record all decisions at once.
+
+        A re-delivery the correlator holds still goes through it (it keeps the instance from being
+        taken as stale); one it does not hold (an old instance it already forgot) is left alone, so
+        a late re-delivery never reopens anything.
+        """
         wall = self.clock.now()
         writes = _DecisionWrites()
         for alert, alert_id, outcome in zip(result.alerts, result.ids, result.outcomes, strict=True):
-            if outcome == "duplicate":
+            if outcome == "duplicate" and self.correlator.incident_of(AlertKey.of(alert)) is None:
                 continue
             writes.add(self.correlator.ingest(alert, _event_time(alert, wall)), alert, alert_id)
         return await writes.apply(conn, self.correlator, wall)
@@ -325,6 +384,34 @@ class IngestService:
                 )
                 refreshed[incident_id] = (list(snapshot.services), main)
         await incident_rows.refresh_incidents(conn, refreshed, now)
+
+    def _due_for_scoring(self, changes: IncidentChanges) -> set[int]:
+        """New incidents always; grown ones when the last score is old or the incident grew by half.
+
+        In an alert storm one incident grows on every batch; rescoring it each time would refetch its
+        thousands of alerts per batch. Skipped ones are scored by the next clock tick.
+        """
+        now = self.clock.now()
+        due = set(changes.opened)
+        for incident_id in changes.grown - changes.opened - changes.closed:
+            snapshot = self.correlator.incident(incident_id)
+            size = len(snapshot.alerts) if snapshot is not None else 0
+            last = self._scored.get(incident_id)
+            if last is None or now - last[0] >= RESCORE_INTERVAL or size >= 1.5 * max(last[1], 1):
+                due.add(incident_id)
+            else:
+                self._unscored.add(incident_id)
+        self._mark_scored(due, now)
+        for incident_id in changes.closed:
+            self._scored.pop(incident_id, None)
+            self._unscored.discard(incident_id)
+        return due
+
+    def _mark_scored(self, incident_ids: set[int], now: datetime) -> None:
+        for incident_id in incident_ids:
+            snapshot = self.correlator.incident(incident_id)
+            self._scored[incident_id] = (now, len(snapshot.alerts) if snapshot is not None else 0)
+            self._unscored.discard(incident_id)
 
     def announce(self, changes: IncidentChanges) -> None:
         """Tell listeners about changes made outside a batch (a responder acknowledged, say)."""

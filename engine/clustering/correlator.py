@@ -120,6 +120,11 @@ class AlertCorrelator:
         incident = self._state.incidents.get(incident_id)
         return None if incident is None else incident.snapshot()
 
+    def is_duplicate(self, alert: Alert) -> bool:
+        """Whether `alert` repeats an instance the engine holds, unchanged (pure: changes nothing)."""
+        instance = self._state.instances.get(AlertKey.of(alert))
+        return instance is not None and classify(instance, alert) is InstanceOutcome.DUPLICATE
+
     def incident_of(self, key: AlertKey) -> int | None:
         instance = self._state.instances.get(key)
         return None if instance is None else instance.incident_id
