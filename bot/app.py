@@ -45,11 +45,13 @@ from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.store import Store
+from engine.watch import MetricLimit, MetricWatch
 from integrations.nocbot_api import KnownSeries
 
 log = logging.getLogger("nocbot")
 
 TICK_SECONDS = 30
+DETECTOR_SAVE_SECONDS = 60
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -69,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_incident_clock)
     app.cleanup_ctx.append(_enrichment)
+    app.cleanup_ctx.append(_detector_state)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
@@ -107,6 +110,31 @@ async def _enrichment(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _detector_state(app: web.Application) -> AsyncIterator[None]:
+    """Saves what the detector learned, so a restart resumes every baseline where it was."""
+    ingest = app[INGEST]
+
+    async def save() -> None:
+        if ingest.watch is not None:
+            async with ingest.store.transaction() as conn:
+                await ingest.watch.save(conn, app[CLOCK].now())
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(DETECTOR_SAVE_SECONDS)
+            try:
+                await save()
+            except Exception:
+                log.exception("saving detector state failed")
+
+    task = asyncio.create_task(loop(), name="detector-state")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await save()
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = open_engine(settings.database_url)
@@ -127,6 +155,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             scorer=scorer,
             catalog=catalog,
             team_timezone=ZoneInfo(settings.timezone),
+            watch=MetricWatch(limits=tuple(MetricLimit.parse(spec) for spec in settings.metric_limits)),
         )
         await ingest.start()
         app[INGEST] = ingest

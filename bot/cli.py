@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "import_incidents",
     "replay",
     "cluster",
+    "detect",
     "train_priority",
 )
 

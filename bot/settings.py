@@ -81,6 +81,15 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
 
+def _metric_limits(raw: str) -> tuple[str, ...]:
+    from engine.watch import MetricLimit  # the one parser of the syntax; imported when read
+
+    specs = tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+    for spec in specs:
+        MetricLimit.parse(spec)
+    return specs
+
+
 def _log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -182,6 +191,7 @@ class Settings:
     playbooks_dir: Path | None = None
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_items: int = 50000
+    metric_limits: tuple[str, ...] = ()
     link_secret: str | None = None
     log_level: str = "INFO"
     shutdown_timeout: int = 30

@@ -33,6 +33,7 @@ from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.schema import cluster_corrections
 from engine.storage.store import Store
 from engine.triage import prioritize
+from engine.watch import MetricWatch
 
 log = logging.getLogger("nocbot.ingest")
 
@@ -66,8 +67,10 @@ class IngestService:
         scorer: PriorityScorer,
         catalog: Catalog,
         team_timezone: tzinfo,
+        watch: MetricWatch | None = None,
     ) -> None:
         self.store = store
+        self.watch = watch
         self.clock = clock
         self.scorer = scorer
         self.catalog = catalog
@@ -189,7 +192,13 @@ class IngestService:
             return await silence_rows.current_silences(conn, self.clock.now())
 
     async def points(self, batch: PointBatch) -> PointIngestResult:
-        return await self.store.ingest_points(batch, self.clock.now())
+        """Store the points, run them through the detector, and send what it raises down the alert path."""
+        async with self.store.transaction() as conn:
+            result = await self.store.add_points(conn, batch, self.clock.now())
+            raised = await self.watch.observe(conn, batch, result.series_ids) if self.watch else []
+        if raised:
+            await self.alerts(raised)
+        return result
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:
         stored = await self.store.ingest_changes(batch, self.clock.now())

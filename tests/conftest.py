@@ -87,7 +87,8 @@ AppClient = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def make_client() -> AsyncIterator[Callable[..., Awaitable[AppClient]]]:
+async def make_client(database_url: str) -> AsyncIterator[Callable[..., Awaitable[AppClient]]]:
+    # depends on database_url so that clients shut down (and save state) before the database goes
     clients: list[AppClient] = []
 
     async def make(settings: Settings, clock: FixedClock | None = None) -> AppClient:

@@ -1,0 +1,170 @@
+"""The streaming detector: many series, one struct-of-arrays state, one vectorized update.
+
+    detector = StreamingDetector()                  # DetectorConfig() defaults
+    result = detector.update(slots, ts, values)     # numpy arrays, any order, any mix of series
+    blob = detector.to_bytes(); detector = StreamingDetector.from_bytes(blob)
+
+A slot is the caller's integer id for a series (the service maps series keys to slots). A point's
+score depends only on that point and the series' earlier points. Within one call a series' points
+are taken in timestamp order; across calls, in arrival order. The method lives in the modules
+`model` wires together: admission (bad points), baseline (expected value), views (statistics),
+tails (per-series rarity), rhythm (time-of-day habits), episodes (alert debounce).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.detection.config import DetectorConfig
+from engine.detection.model import Calibration, run_round
+from engine.detection.result import DetectionResult, EpisodeEvent
+from engine.detection.rounds import split_rounds
+from engine.detection.state import DetectorState
+
+STATE_FORMAT = 1
+
+
+class StreamingDetector:
+    def __init__(self, config: DetectorConfig | None = None, capacity: int = 0) -> None:
+        self.config = config or DetectorConfig()
+        self._calibration = Calibration.of(self.config)
+        self._state = DetectorState.allocate(0, self.config)
+        self.reserve(capacity)
+
+    @property
+    def capacity(self) -> int:
+        return self._state.capacity
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for slots 0..capacity-1 (grows geometrically; existing state is kept)."""
+        if capacity > self.capacity:
+            self._state = self._state.grown(max(capacity, 2 * self.capacity), self.config)
+
+    def reset(self, slots: npt.ArrayLike) -> None:
+        """Forget these series entirely (e.g. a slot reused for another series)."""
+        chosen = _slot_array(slots)
+        blank = DetectorState.allocate(1, self.config).series_arrays(0)
+        for slot in chosen.tolist():
+            if slot < self.capacity:
+                self._state.put_series(slot, blank)
+
+    def update(self, slots: npt.ArrayLike, ts: npt.ArrayLike, values: npt.ArrayLike) -> DetectionResult:
+        """Score and learn a batch of points; row i of the result describes input point i."""
+        slot_array = _slot_array(slots)
+        ts_array = np.asarray(ts, dtype=np.float64).ravel()
+        value_array = np.asarray(values, dtype=np.float64).ravel()
+        if not len(slot_array) == len(ts_array) == len(value_array):
+            raise ValueError("slots, ts and values must have the same length")
+        if slot_array.size:
+            self.reserve(int(slot_array.max()) + 1)
+        size = len(slot_array)
+        score = np.zeros(size)
+        alert_score = np.zeros(size)
+        expected = np.full(size, np.nan)
+        expected_low = np.full(size, np.nan)
+        expected_high = np.full(size, np.nan)
+        status = np.zeros(size, dtype=np.int8)
+        event = np.zeros(size, dtype=np.int8)
+        for positions in split_rounds(slot_array, ts_array):
+            outcome = run_round(
+                self._state,
+                self.config,
+                self._calibration,
+                slot_array[positions],
+                ts_array[positions],
+                value_array[positions],
+            )
+            status[positions] = outcome.status
+            where = positions[outcome.accepted]
+            score[where] = outcome.score
+            alert_score[where] = outcome.alert_score
+            expected[where] = outcome.expected
+            expected_low[where] = outcome.expected_low
+            expected_high[where] = outcome.expected_high
+            event[where[outcome.started]] = EpisodeEvent.STARTED
+            event[where[outcome.ended]] = EpisodeEvent.ENDED
+        return DetectionResult(
+            slots=slot_array,
+            ts=ts_array,
+            values=value_array,
+            score=score,
+            alert_score=alert_score,
+            is_anomaly=score >= self.config.alert_score,
+            expected=expected,
+            expected_low=expected_low,
+            expected_high=expected_high,
+            status=status,
+            event=event,
+        )
+
+    def counters(self, slot: int) -> dict[str, int]:
+        """How many points of this series were accepted and why others were ignored."""
+        admission = self._state.admission
+        known = 0 <= slot < self.capacity
+        names = ("accepted", "not_finite", "out_of_order", "duplicate")
+        return {name: int(getattr(admission, name)[slot]) if known else 0 for name in names}
+
+    def episode_open(self, slot: int) -> bool:
+        return 0 <= slot < self.capacity and bool(self._state.episodes.open[slot])
+
+    # -- persistence: .npz blobs, no pickles, safe to load from storage -----------------------
+
+    def to_bytes(self) -> bytes:
+        """Every slot's state."""
+        return _save(self._state.to_arrays(), self.config, self.capacity)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> StreamingDetector:
+        arrays, config, capacity = _load(blob)
+        detector = cls(config)
+        detector._state = DetectorState.from_arrays(arrays, capacity, config)
+        return detector
+
+    def series_state(self, slot: int) -> bytes:
+        """One series' state (a few KB), to store beside the series; restore with `load_series_state`."""
+        self.reserve(int(_slot_array([slot])[0]) + 1)
+        return _save(self._state.series_arrays(slot), self.config, 1)
+
+    def load_series_state(self, slot: int, blob: bytes) -> None:
+        arrays, config, _ = _load(blob)
+        if config != self.config:
+            raise ValueError("series state was saved with a different detector configuration")
+        self.reserve(int(_slot_array([slot])[0]) + 1)
+        self._state.put_series(slot, arrays)
+
+
+def _slot_array(slots: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    array = np.asarray(slots, dtype=np.int64).ravel()
+    if array.size and int(array.min()) < 0:
+        raise ValueError("slots must be >= 0")
+    return array
+
+
+def _save(arrays: dict[str, npt.NDArray[Any]], config: DetectorConfig, capacity: int) -> bytes:
+    meta = {"format": STATE_FORMAT, "capacity": capacity, "config": asdict(config)}
+    payload = dict(arrays)
+    payload["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **payload)
+    return buffer.getvalue()
+
+
+def _load(blob: bytes) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (OSError, ValueError, KeyError, UnicodeDecodeError) as error:
+        raise ValueError(f"not a detector state: {error}") from None
+    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+        raise ValueError("not a detector state of a supported format")
+    capacity = int(meta["capacity"])
+    if capacity < 0:
+        raise ValueError("detector state has a negative capacity")
+    return arrays, DetectorConfig(**meta["config"]), capacity

@@ -1,0 +1,227 @@
+"""Metric watch: every stored point goes through the streaming detector, and what it finds becomes
+an alert that enters the same pipeline as external ones (so it clusters with them).
+
+- an anomaly episode (spike, dip, level shift, drift) raises one `MetricAnomaly` alert, resolved when
+  the series is back to normal;
+- a metric with a configured limit (`NOCBOT_METRIC_LIMITS`, e.g. `disk_used_percent>=95`) is
+  forecast from its recent trend and raises `PredictedBreach` ("predicted to reach 95 in ~23 min")
+  before the limit is crossed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.detection.config import DetectorConfig
+from engine.detection.detector import StreamingDetector
+from engine.detection.forecast import BreachDecision, BreachRule, BreachWatch, forecast_breach
+from engine.detection.result import AnomalyEvent, DetectionResult, EpisodeEvent
+from engine.fingerprint import label_fingerprint
+from engine.models import Alert, AlertSource, AlertStatus, PointBatch, SeriesRef, Severity
+from engine.storage import detector_rows
+
+ANOMALY = "MetricAnomaly"
+PREDICTED_BREACH = "PredictedBreach"
+SEVERE_SCORE = 0.95  # a tail probability around 1e-7.6 on the detector's scale
+
+
+@dataclass(frozen=True, slots=True)
+class MetricLimit:
+    metric: str
+    rule: BreachRule
+
+    @classmethod
+    def parse(cls, text: str) -> MetricLimit:
+        """`disk_used_percent>=95` (breach when rising to it) or `free_bytes<=1e9` (falling)."""
+        for op, rising in ((">=", True), ("<=", False)):
+            if op in text:
+                metric, _, raw = text.partition(op)
+                if not metric.strip():
+                    break
+                try:
+                    limit = float(raw)
+                except ValueError:
+                    raise ValueError(f"{text!r}: {raw.strip()!r} is not a number") from None
+                return cls(metric.strip(), BreachRule(limit=limit, rising=rising))
+        raise ValueError(f"{text!r}: expected metric>=limit or metric<=limit")
+
+
+@dataclass
+class _Trend:
+    watch: BreachWatch
+    points: deque[tuple[float, float]]
+
+
+class MetricWatch:
+    def __init__(self, config: DetectorConfig | None = None, limits: tuple[MetricLimit, ...] = ()) -> None:
+        self.detector = StreamingDetector(config)
+        self._limits = {limit.metric: limit.rule for limit in limits}
+        self._slot_of: dict[int, int] = {}  # series id → detector slot
+        self._series_of: list[int] = []  # slot → series id
+        self._refs: list[SeriesRef] = []  # slot → series
+        self._trends: dict[int, _Trend] = {}  # slot → breach forecast state (limited metrics only)
+        self._dirty: set[int] = set()  # slots learned from since the last save
+        self._lock = asyncio.Lock()
+
+    async def observe(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> list[Alert]:
+        """Score the points (already stored) and return the alerts their series' episodes raise or end."""
+        if not len(batch):
+            return []
+        async with self._lock:
+            await self._assign_slots(conn, batch, series_ids)
+            series_slots = np.array([self._slot_of[sid] for sid in series_ids], dtype=np.int64)
+            slots = series_slots[np.asarray(batch.series_index, dtype=np.int64)]
+            result = self.detector.update(slots, batch.ts, batch.values)
+            self._dirty.update(int(s) for s in np.unique(slots))
+            raised = [await self._episode_alert(conn, event) for event in result.events()]
+            raised += await self._forecasts(conn, result)
+            return [alert for alert in raised if alert is not None]
+
+    async def save(self, conn: AsyncConnection, now: datetime) -> int:
+        """Persist the state of every series learned from since the last save; returns how many."""
+        async with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            states = {self._series_of[slot]: self.detector.series_state(slot) for slot in dirty}
+        await detector_rows.save_states(conn, states, now)
+        return len(states)
+
+    async def _assign_slots(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> None:
+        unseen = [sid for sid in dict.fromkeys(series_ids) if sid not in self._slot_of]
+        if not unseen:
+            return
+        saved = await detector_rows.load_states(conn, unseen)
+        ref_of = dict(zip(series_ids, batch.series, strict=True))
+        for sid in unseen:
+            slot = len(self._series_of)
+            self._slot_of[sid] = slot
+            self._series_of.append(sid)
+            self._refs.append(ref_of[sid])
+            self.detector.reserve(slot + 1)
+            if sid in saved:
+                self.detector.load_series_state(slot, saved[sid])
+
+    async def _episode_alert(self, conn: AsyncConnection, event: AnomalyEvent) -> Alert | None:
+        ref = self._refs[event.slot]
+        labels = {**ref.labels, "alertname": ANOMALY, "metric": ref.metric}
+        fingerprint = label_fingerprint(labels)
+        at = datetime.fromtimestamp(event.ts, tz=UTC)
+        if event.kind == EpisodeEvent.STARTED:
+            severity = Severity.ERROR if event.score >= SEVERE_SCORE else Severity.WARNING
+            low, high = event.expected_low, event.expected_high
+            return Alert(
+                fingerprint=fingerprint,
+                name=ANOMALY,
+                status=AlertStatus.FIRING,
+                severity=severity,
+                labels={**labels, "severity": severity.label},
+                annotations={
+                    "summary": f"{ref.metric}{_label_text(ref.labels)} is {event.value:.4g}, "
+                    f"expected {low:.4g}–{high:.4g}",
+                    "observed": f"{event.value:.6g}",
+                    "expected": f"{event.expected:.6g}",
+                    "expected_low": f"{low:.6g}",
+                    "expected_high": f"{high:.6g}",
+                    "anomaly_score": f"{event.score:.3f}",
+                    "series_id": str(self._series_of[event.slot]),
+                },
+                starts_at=at,
+                source=AlertSource.ANOMALY,
+            )
+        started = await detector_rows.firing_start(conn, fingerprint)
+        if started is None:
+            return None
+        return Alert(
+            fingerprint=fingerprint,
+            name=ANOMALY,
+            status=AlertStatus.RESOLVED,
+            severity=Severity.WARNING,
+            labels={**labels, "severity": Severity.WARNING.label},
+            annotations={
+                "summary": f"{ref.metric}{_label_text(ref.labels)} is back to normal ({event.value:.4g})"
+            },
+            starts_at=started,
+            ends_at=max(at, started),
+            source=AlertSource.ANOMALY,
+        )
+
+    async def _forecasts(self, conn: AsyncConnection, result: DetectionResult) -> list[Alert | None]:
+        """Step each limited series' breach forecast point by point, so a batch of an hour of points
+        raises at the minute a live feed would have."""
+        if not self._limits:
+            return []
+        alerts: list[Alert | None] = []
+        for position in np.argsort(result.ts, kind="stable").tolist():
+            slot = int(result.slots[position])
+            rule = self._limits.get(self._refs[slot].metric)
+            if rule is None:
+                continue
+            trend = self._trends.get(slot)
+            if trend is None:
+                trend = self._trends[slot] = _Trend(BreachWatch(rule), deque())
+            t, v = float(result.ts[position]), float(result.values[position])
+            if not np.isfinite(v) or (trend.points and t <= trend.points[-1][0]):
+                continue
+            trend.points.append((t, v))
+            while trend.points and trend.points[0][0] < t - rule.window_seconds:
+                trend.points.popleft()
+            alerts.append(await self._breach_alert(conn, slot, trend))
+        return alerts
+
+    async def _breach_alert(self, conn: AsyncConnection, slot: int, trend: _Trend) -> Alert | None:
+        times = np.fromiter((p[0] for p in trend.points), dtype=np.float64)
+        values = np.fromiter((p[1] for p in trend.points), dtype=np.float64)
+        forecast = forecast_breach(times, values, trend.watch.rule)
+        decision = trend.watch.step(forecast)
+        if decision is None or forecast is None:
+            return None
+        ref = self._refs[slot]
+        rule = trend.watch.rule
+        labels = {**ref.labels, "alertname": PREDICTED_BREACH, "metric": ref.metric, "severity": "warning"}
+        fingerprint = label_fingerprint(labels)
+        at = datetime.fromtimestamp(forecast.at, tz=UTC)
+        if decision is BreachDecision.RAISE:
+            minutes = forecast.minutes_to_breach or 0.0
+            return Alert(
+                fingerprint=fingerprint,
+                name=PREDICTED_BREACH,
+                status=AlertStatus.FIRING,
+                severity=Severity.WARNING,
+                labels=labels,
+                annotations={
+                    "summary": f"{ref.metric}{_label_text(ref.labels)} predicted to reach {rule.limit:g} "
+                    f"in ~{minutes:.0f} min (now {forecast.level:.4g})",
+                    "minutes_to_breach": f"{minutes:.1f}",
+                    "limit": f"{rule.limit:g}",
+                    "series_id": str(self._series_of[slot]),
+                },
+                starts_at=at,
+                source=AlertSource.PREDICTION,
+            )
+        started = await detector_rows.firing_start(conn, fingerprint)
+        if started is None:
+            return None
+        return Alert(
+            fingerprint=fingerprint,
+            name=PREDICTED_BREACH,
+            status=AlertStatus.RESOLVED,
+            severity=Severity.WARNING,
+            labels=labels,
+            annotations={
+                "summary": f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
+            },
+            starts_at=started,
+            ends_at=max(at, started),
+            source=AlertSource.PREDICTION,
+        )
+
+
+def _label_text(labels: dict[str, str] | object) -> str:
+    if not isinstance(labels, dict) or not labels:
+        return ""
+    return " (" + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) + ")"

@@ -1,0 +1,134 @@
+"""Points through the API → the streaming detector → anomaly / predicted-breach alerts → incidents."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.keys import STORE
+from bot.settings import Settings
+from engine.clock import FixedClock
+from engine.storage.schema import detector_state
+from tests.conftest import AppClient, auth
+
+START = 1794355200  # 2026-11-11T00:00:00Z
+
+
+async def send(client: AppClient, points: list[dict[str, Any]]) -> None:
+    for offset in range(0, len(points), 500):
+        response = await client.post("/api/v1/metrics", json=points[offset : offset + 500], headers=auth())
+        assert response.status == 200, await response.text()
+
+
+async def alerts_named(client: AppClient, name: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await (await client.get("/api/v1/alerts?limit=1000", headers=auth())).json()
+    )["items"]
+    return [a for a in items if a["name"] == name]
+
+
+async def test_a_spike_raises_one_anomaly_alert_that_resolves(client: AppClient) -> None:
+    rng = random.Random(7)
+    labels = {"service": "checkout", "host": "web-1"}
+    normal = [
+        {
+            "metric": "latency_ms",
+            "labels": labels,
+            "ts": START + i * 60,
+            "value": 120 + rng.gauss(0, 3),
+        }
+        for i in range(1500)
+    ]
+    spike = [
+        {
+            "metric": "latency_ms",
+            "labels": labels,
+            "ts": START + (1500 + i) * 60,
+            "value": 900 + rng.gauss(0, 20),
+        }
+        for i in range(5)
+    ]
+    after = [
+        {
+            "metric": "latency_ms",
+            "labels": labels,
+            "ts": START + (1505 + i) * 60,
+            "value": 120 + rng.gauss(0, 3),
+        }
+        for i in range(120)
+    ]
+    await send(client, normal)
+    before = {a["id"] for a in await alerts_named(client, "MetricAnomaly")}
+    await send(client, spike)
+    raised = [a for a in await alerts_named(client, "MetricAnomaly") if a["id"] not in before]
+    assert len(raised) == 1  # one alert per episode, not one per anomalous point
+    anomaly = raised[0]
+    assert anomaly["source"] == "anomaly" and anomaly["status"] == "firing"
+    assert anomaly["labels"]["service"] == "checkout" and anomaly["labels"]["metric"] == "latency_ms"
+    assert float(anomaly["annotations"]["observed"]) > 800
+    assert float(anomaly["annotations"]["expected_high"]) < 800
+    assert anomaly["incident_id"] is not None  # it entered the alert pipeline and was clustered
+    await send(client, after)
+    settled = {a["id"]: a for a in await alerts_named(client, "MetricAnomaly")}
+    assert settled[anomaly["id"]]["status"] == "resolved"
+
+
+async def test_a_disk_fill_is_predicted_before_it_breaches(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
+) -> None:
+    client = await make_client(settings.replace(metric_limits=("disk_used_percent>=95",)), clock)
+    rng = random.Random(3)
+    labels = {"service": "search", "host": "search-3"}
+    flat = [
+        {
+            "metric": "disk_used_percent",
+            "labels": labels,
+            "ts": START + i * 60,
+            "value": 50 + rng.gauss(0, 0.3),
+        }
+        for i in range(240)
+    ]
+    fill_start = START + 240 * 60
+    # rising 0.5 % a minute: crosses 95 % ninety minutes after the fill starts
+    fill = [
+        {
+            "metric": "disk_used_percent",
+            "labels": labels,
+            "ts": fill_start + i * 60,
+            "value": 50 + 0.5 * i + rng.gauss(0, 0.3),
+        }
+        for i in range(90)
+    ]
+    await send(client, flat)
+    assert await alerts_named(client, "PredictedBreach") == []
+    await send(client, fill)
+    predicted = await alerts_named(client, "PredictedBreach")
+    assert len(predicted) == 1
+    breach_at = fill_start + 90 * 60
+    raised_at = predicted[0]["starts_at"]
+    from datetime import datetime
+
+    lead_minutes = (breach_at - datetime.fromisoformat(raised_at.replace("Z", "+00:00")).timestamp()) / 60
+    assert lead_minutes >= 15, f"predicted only {lead_minutes:.0f} min ahead"
+    assert predicted[0]["source"] == "prediction"
+
+
+async def test_detector_state_is_saved_on_shutdown(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
+) -> None:
+    client = await make_client(settings, clock)
+    await send(
+        client,
+        [
+            {"metric": "cpu", "labels": {"host": f"h{i % 3}"}, "ts": START + i, "value": 1.0}
+            for i in range(30)
+        ],
+    )
+    store = client.app[STORE]
+    await client.close()  # runs cleanup_ctx: the detector saves what it learned
+    async with store.engine.connect() as conn:
+        saved = (await conn.execute(select(func.count()).select_from(detector_state))).scalar_one()
+    assert saved == 3
