@@ -44,6 +44,7 @@ from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
+from engine.storage.rollup_rows import run_rollups
 from engine.storage.store import Store
 from engine.watch import MetricLimit, MetricWatch
 from integrations.nocbot_api import KnownSeries
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(_incident_clock)
     app.cleanup_ctx.append(_enrichment)
     app.cleanup_ctx.append(_detector_state)
+    app.cleanup_ctx.append(_rollups)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
@@ -133,6 +135,17 @@ async def _detector_state(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await save()
+
+
+async def _rollups(app: web.Application) -> AsyncIterator[None]:
+    """Raw points → 5 min → 1 h → 1 day, and retention; one replica at a time (a database lock)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_rollups(app[STORE].engine, app[CLOCK], stop=stop), name="rollups")
+    yield
+    stop.set()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,324 @@
+"""Rollups in the database: raw points → 5 min → 1 h → 1 day, pruning, and the one-replica lock.
+
+A run recomputes, for every series, each bucket touched since the level's watermark (less a
+lateness margin) entirely from the next finer level, and overwrites the stored row; re-running
+therefore never double counts, and a late point re-rolls its bucket. Work goes in small
+transactions (a chunk of series × a window of time) so a long backfill holds no lock for long; the
+watermark moves only once a level is done, so a crash just repeats work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import BigInteger, Float, LargeBinary, Table, bindparam, delete, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import TextClause
+
+from engine.clock import Clock
+from engine.rollup.buckets import BucketRows, Floats, Ints, merge_buckets, summarize_points
+from engine.rollup.levels import LEVELS, ROLLUP_LEVELS, Level, RollupConfig, ms
+from engine.storage.schema import metric_points, metric_series, rollup_1d, rollup_1h, rollup_5m, rollup_state
+from engine.storage.types import to_epoch_us
+from engine.storage.upsert import insert_or_update
+
+log = logging.getLogger("nocbot.rollup")
+DEFAULT_CONFIG = RollupConfig()
+
+TABLES: dict[Level, Table] = {Level.M5: rollup_5m, Level.H1: rollup_1h, Level.D1: rollup_1d}
+# any constant works as long as nothing else in the database uses it: "nocbot" in ASCII
+LOCK_KEY = 0x6E6F63626F74
+
+_SERIES_CHUNK = 200
+# Rows read per transaction: windows of time grow while reads stay well below this and shrink when
+# above, so sparse history is swept in a few large steps and dense recent data in small ones.
+_ROW_BUDGET = 400_000
+_FIRST_WINDOW = {Level.M5: 6 * 3_600_000, Level.H1: 7 * 86_400_000, Level.D1: 90 * 86_400_000}
+_LONGEST_WINDOW = 400 * 86_400_000
+
+
+@dataclass
+class RollupReport:
+    rows_written: dict[str, int] = field(default_factory=dict)  # level label → rows upserted
+    recomputed_from: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass
+class PruneReport:
+    rows_deleted: dict[str, int] = field(default_factory=dict)  # level label → rows deleted
+
+
+async def read_watermarks(conn: AsyncConnection) -> dict[Level, int]:
+    """Each rolled-up level's watermark in epoch ms (a level never rolled up is absent)."""
+    by_label = {level.label: level for level in ROLLUP_LEVELS}
+    rows = await conn.execute(select(rollup_state.c.level, rollup_state.c.watermark))
+    return {by_label[row.level]: int(row.watermark) for row in rows if row.level in by_label}
+
+
+async def roll_up(
+    conn: AsyncConnection, now: datetime, config: RollupConfig = DEFAULT_CONFIG, since: datetime | None = None
+) -> RollupReport:
+    """Bring every level up to `now`; `since` forces a recompute from that time (after an import).
+
+    `conn` must not be inside a transaction: this opens its own, one per chunk of work.
+    """
+    now_ms = to_epoch_us(now) // 1000
+    lateness = ms(config.lateness)
+    async with conn.begin():
+        watermarks = await read_watermarks(conn)
+        series_ids = [
+            int(i) for i in (await conn.execute(select(metric_series.c.id).order_by("id"))).scalars()
+        ]
+    report = RollupReport()
+    dirty_from: int | None = None if since is None else to_epoch_us(since) // 1000
+    for level in ROLLUP_LEVELS:
+        mark = watermarks.get(level)
+        if mark is not None:
+            candidates = [mark - lateness] + ([dirty_from] if dirty_from is not None else [])
+            dirty_from = min(candidates)
+        else:
+            async with conn.begin():
+                oldest = await _oldest_source_ms(conn, level.source)
+            if oldest is None:
+                return report  # nothing stored yet: leave every level "never rolled up"
+            dirty_from = oldest if dirty_from is None else min(dirty_from, oldest)
+        dirty_from = level.floor(dirty_from)
+        report.rows_written[level.label] = await _recompute(conn, level, series_ids, dirty_from, now_ms)
+        report.recomputed_from[level.label] = datetime.fromtimestamp(dirty_from / 1000, tz=now.tzinfo)
+        async with conn.begin():
+            await conn.execute(
+                insert_or_update(conn, rollup_state, ["level"], ["watermark", "updated_at"]),
+                {"level": level.label, "watermark": now_ms, "updated_at": now},
+            )
+    return report
+
+
+async def prune(conn: AsyncConnection, now: datetime, config: RollupConfig = DEFAULT_CONFIG) -> PruneReport:
+    """Delete what each level's retention no longer keeps, but never rows not yet rolled up.
+
+    A level's cutoff is rounded down to the next level's bucket width, so every bucket the next
+    level may still recompute keeps all of its source rows.
+    """
+    now_ms = to_epoch_us(now) // 1000
+    lateness = ms(config.lateness)
+    report = PruneReport()
+    async with conn.begin():
+        watermarks = await read_watermarks(conn)
+    for position, level in enumerate(LEVELS):
+        cutoff = now_ms - ms(config.retention.of(level))
+        if position + 1 < len(LEVELS):
+            coarser = LEVELS[position + 1]
+            mark = watermarks.get(coarser)
+            if mark is None:
+                report.rows_deleted[level.label] = 0
+                continue
+            cutoff = coarser.floor(min(cutoff, mark - lateness))
+        async with conn.begin():
+            report.rows_deleted[level.label] = await _delete_before(conn, level, cutoff)
+    return report
+
+
+@asynccontextmanager
+async def rollup_lock(engine: AsyncEngine) -> AsyncIterator[AsyncConnection | None]:
+    """A connection holding the rollup lock, or None when another replica holds it.
+
+    PostgreSQL: a session advisory lock (released when this exits, or when the connection dies).
+    SQLite allows one writer at a time, which is all the mutual exclusion the rollup needs.
+    """
+    async with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            yield conn
+            return
+        acquired = bool(await conn.scalar(select(func.pg_try_advisory_lock(LOCK_KEY))))
+        await conn.commit()
+        if not acquired:
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                await conn.rollback()
+            await conn.execute(select(func.pg_advisory_unlock(LOCK_KEY)))
+            await conn.commit()
+
+
+async def run_rollups(
+    engine: AsyncEngine,
+    clock: Clock,
+    config: RollupConfig = DEFAULT_CONFIG,
+    *,
+    every: timedelta = timedelta(minutes=1),
+    prune_every: timedelta = timedelta(hours=1),
+    stop: asyncio.Event | None = None,
+) -> None:
+    """The service's rollup loop: roll up every `every`, prune every `prune_every`, until `stop`.
+
+    Every replica may run it; the lock lets one work at a time. A database error is logged and the
+    next tick tries again, so a restart of the database does not stop rollups for good.
+    """
+    stop = stop or asyncio.Event()
+    last_prune: datetime | None = None
+    while not stop.is_set():
+        try:
+            async with rollup_lock(engine) as conn:
+                if conn is not None:
+                    now = clock.now()
+                    report = await roll_up(conn, now, config)
+                    log.debug("rollup done", extra={"rows": report.rows_written})
+                    if last_prune is None or now - last_prune >= prune_every:
+                        pruned = await prune(conn, now, config)
+                        last_prune = now
+                        log.info("rollup prune done", extra={"deleted": pruned.rows_deleted})
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("rollup failed; retrying next tick", extra={"error": str(exc).splitlines()[0]})
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every.total_seconds())
+
+
+async def _recompute(
+    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, now: int
+) -> int:
+    written = 0
+    for chunk_start in range(0, len(series_ids), _SERIES_CHUNK):
+        chunk = series_ids[chunk_start : chunk_start + _SERIES_CHUNK]
+        window, window_start = _FIRST_WINDOW[level], start
+        while True:
+            # the last window is open-ended: points stamped in the future are rolled up too
+            window_end = window_start + window if window_start + window <= now else None
+            async with conn.begin():
+                source = await _read_source(conn, level.source, chunk, window_start, window_end)
+                if isinstance(source, tuple):
+                    rows, read = summarize_points(*source, level), len(source[0])
+                else:
+                    rows, read = merge_buckets(source, level), len(source)
+                written += await _upsert(conn, TABLES[level], rows)
+            if window_end is None:
+                break
+            window_start = window_end
+            # windows stay whole multiples of the coarser buckets, so no bucket spans two windows
+            if read < _ROW_BUDGET // 4:
+                window = min(window * 2, _LONGEST_WINDOW)
+            elif read > _ROW_BUDGET and window > 12 * level.width_ms:
+                window = max(12 * level.width_ms, level.floor(window // 2))
+    return written
+
+
+async def _read_source(
+    conn: AsyncConnection, level: Level, series: Sequence[int], start: int, end: int | None
+) -> tuple[Ints, Ints, Floats] | BucketRows:
+    if level is Level.RAW:
+        p = metric_points.c
+        query = select(p.series_id, p.ts, p.value).where(p.series_id.in_(series), p.ts >= start)
+        if end is not None:
+            query = query.where(p.ts < end)
+        rows = (await conn.execute(query)).all()
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+        return (
+            np.array(columns[0], dtype=np.int64),
+            np.array(columns[1], dtype=np.int64),
+            np.array(columns[2], dtype=np.float64),
+        )
+    c = TABLES[level].c
+    bucket_query = select(c.series_id, c.bucket, c.count, c.sum, c.min, c.max, c.sketch).where(
+        c.series_id.in_(series), c.bucket >= start // 1000
+    )
+    if end is not None:
+        bucket_query = bucket_query.where(c.bucket < end // 1000)
+    found = (await conn.execute(bucket_query)).all()
+    # positional: a Row's `.count` is tuple.count, not the column
+    series_id, bucket, count, total, low, high, sketch = zip(*found, strict=True) if found else [()] * 7
+    return BucketRows(
+        series_id=np.array(series_id, dtype=np.int64),
+        bucket=np.array(bucket, dtype=np.int64),
+        count=np.array(count, dtype=np.int64),
+        sum=np.array(total, dtype=np.float64),
+        min=np.array(low, dtype=np.float64),
+        max=np.array(high, dtype=np.float64),
+        sketch=[bytes(s) for s in sketch],
+    )
+
+
+async def _upsert(conn: AsyncConnection, table: Table, rows: BucketRows) -> int:
+    if not len(rows):
+        return 0
+    if conn.dialect.name == "postgresql":
+        # one statement with array parameters: an order of magnitude faster than executemany
+        await conn.execute(
+            _unnest_upsert(table.name),
+            {
+                "series_ids": rows.series_id.tolist(),
+                "buckets": rows.bucket.tolist(),
+                "counts": rows.count.tolist(),
+                "sums": rows.sum.tolist(),
+                "mins": rows.min.tolist(),
+                "maxs": rows.max.tolist(),
+                "sketches": rows.sketch,
+            },
+        )
+    else:
+        # the driver's executemany with plain tuples: SQLAlchemy's per-row parameter handling would
+        # cost more than SQLite spends storing the rows
+        await conn.exec_driver_sql(_sqlite_upsert(table.name), list(rows.tuples()))
+    return len(rows)
+
+
+def _sqlite_upsert(table_name: str) -> str:
+    # table_name comes from TABLES, never from input
+    return (
+        f"INSERT INTO {table_name} (series_id, bucket, count, sum, min, max, sketch) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, bucket) DO UPDATE SET "
+        "count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, "
+        "sketch = excluded.sketch"
+    )
+
+
+def _unnest_upsert(table_name: str) -> TextClause:
+    # table_name comes from TABLES, never from input
+    return text(
+        f"INSERT INTO {table_name} (series_id, bucket, count, sum, min, max, sketch) "  # noqa: S608
+        "SELECT * FROM unnest(:series_ids, :buckets, :counts, :sums, :mins, :maxs, :sketches) "
+        "ON CONFLICT (series_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, "
+        "min = excluded.min, max = excluded.max, sketch = excluded.sketch"
+    ).bindparams(
+        bindparam("series_ids", type_=ARRAY(BigInteger)),
+        bindparam("buckets", type_=ARRAY(BigInteger)),
+        bindparam("counts", type_=ARRAY(BigInteger)),
+        bindparam("sums", type_=ARRAY(Float)),
+        bindparam("mins", type_=ARRAY(Float)),
+        bindparam("maxs", type_=ARRAY(Float)),
+        bindparam("sketches", type_=ARRAY(LargeBinary)),
+    )
+
+
+async def _oldest_source_ms(conn: AsyncConnection, level: Level) -> int | None:
+    if level is Level.RAW:
+        oldest = await conn.scalar(select(func.min(metric_points.c.ts)))
+        return None if oldest is None else int(oldest)
+    oldest = await conn.scalar(select(func.min(TABLES[level].c.bucket)))
+    return None if oldest is None else int(oldest) * 1000
+
+
+async def _delete_before(conn: AsyncConnection, level: Level, cutoff_ms: int) -> int:
+    if level is not Level.RAW:
+        table = TABLES[level]
+        result = await conn.execute(delete(table).where(table.c.bucket < cutoff_ms // 1000))
+        return max(result.rowcount, 0)
+    # metric_points is indexed by (series, ts) only: delete series by series to use that index
+    series_ids = [int(i) for i in (await conn.execute(select(metric_series.c.id))).scalars()]
+    deleted = 0
+    for start in range(0, len(series_ids), _SERIES_CHUNK):
+        chunk = series_ids[start : start + _SERIES_CHUNK]
+        result = await conn.execute(
+            delete(metric_points).where(metric_points.c.series_id.in_(chunk), metric_points.c.ts < cutoff_ms)
+        )
+        deleted += max(result.rowcount, 0)
+    return deleted

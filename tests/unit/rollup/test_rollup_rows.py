@@ -1,0 +1,186 @@
+"""Rollups in the database, on both backends: exact totals, idempotent runs, late points, pruning, lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from engine.clock import FixedClock
+from engine.models import MetricPoint, PointBatch
+from engine.rollup.levels import Level, Retention, RollupConfig
+from engine.storage import migrate
+from engine.storage.database import open_engine
+from engine.storage.rollup_rows import (
+    TABLES,
+    prune,
+    read_watermarks,
+    roll_up,
+    rollup_lock,
+    run_rollups,
+)
+from engine.storage.schema import metric_points
+from engine.storage.store import Store
+
+NOW = datetime(2026, 4, 8, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    opened = open_engine(database_url)
+    await migrate.upgrade(opened)
+    yield opened
+    await opened.dispose()
+
+
+async def add_points(
+    engine: AsyncEngine, start: datetime, hours: float, every_s: int = 30
+) -> list[MetricPoint]:
+    rng = np.random.default_rng(int(start.timestamp()) % 1000)
+    points = [
+        MetricPoint(
+            "cpu_usage", {"host": host}, start.timestamp() + i * every_s + 0.25, float(rng.normal(50, 9))
+        )
+        for host in ("web-1", "web-2")
+        for i in range(int(hours * 3600 / every_s))
+    ]
+    await Store(engine).ingest_points(PointBatch.from_points(points), NOW)
+    return points
+
+
+async def totals(engine: AsyncEngine) -> dict[str, tuple[int, float]]:
+    async with engine.connect() as conn:
+        found = {
+            "raw": tuple((await conn.execute(select(func.count(), func.sum(metric_points.c.value)))).one())
+        }
+        for level, table in TABLES.items():
+            row = (await conn.execute(select(func.sum(table.c.count), func.sum(table.c.sum)))).one()
+            found[level.label] = (int(row[0] or 0), float(row[1] or 0.0))
+    return {k: (int(v[0]), round(float(v[1] or 0.0), 6)) for k, v in found.items()}
+
+
+async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
+    async with engine.connect() as conn:
+        return {
+            level.label: [
+                tuple(r)
+                for r in await conn.execute(select(table).order_by(table.c.series_id, table.c.bucket))
+            ]
+            for level, table in TABLES.items()
+        }
+
+
+async def run_rollup(engine: AsyncEngine, at: datetime) -> None:
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        await roll_up(conn, at)
+
+
+async def test_every_level_counts_every_point_once(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=30), 30)
+    await run_rollup(engine, NOW)
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    assert found["raw"][0] == 2 * 30 * 120
+
+
+async def test_running_again_changes_nothing(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=6), 6)
+    await run_rollup(engine, NOW)
+    first = await snapshot(engine)
+    await run_rollup(engine, NOW)
+    await run_rollup(engine, NOW + timedelta(minutes=3))
+    assert await snapshot(engine) == first
+
+
+async def test_a_late_point_re_rolls_its_bucket(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=3), 3)
+    await run_rollup(engine, NOW)
+    late = MetricPoint(
+        "cpu_usage", {"host": "web-1"}, (NOW - timedelta(minutes=20)).timestamp() + 0.5, 1000.0
+    )
+    await Store(engine).ingest_points(PointBatch.from_points([late]), NOW)
+    await run_rollup(engine, NOW + timedelta(minutes=1))
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    async with engine.connect() as conn:
+        peak = await conn.scalar(select(func.max(TABLES[Level.M5].c.max)))
+    assert peak == 1000.0
+
+
+async def test_recompute_since_picks_up_an_old_import(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=2), 2)
+    await run_rollup(engine, NOW)
+    await add_points(engine, NOW - timedelta(days=5), 1)  # imported history, far behind the watermark
+    assert (await totals(engine))["1h"] != (await totals(engine))["raw"]
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        await roll_up(conn, NOW, since=NOW - timedelta(days=6))
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+
+
+async def test_nothing_stored_means_nothing_rolled_up(engine: AsyncEngine) -> None:
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, NOW)
+        assert report.rows_written == {}
+        async with conn.begin():
+            assert await read_watermarks(conn) == {}
+
+
+async def test_prune_applies_retention_but_keeps_what_is_not_rolled_up(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(days=3), 72, every_s=300)
+    config = RollupConfig(Retention(raw=timedelta(hours=48), m5=timedelta(days=2), h1=timedelta(days=90)))
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        # before any rollup nothing may go: raw points are the only copy
+        assert set((await prune(conn, NOW, config)).rows_deleted.values()) == {0}
+        await roll_up(conn, NOW, config)
+        pruned = await prune(conn, NOW, config)
+    assert pruned.rows_deleted["raw"] > 0 and pruned.rows_deleted["5m"] > 0 and pruned.rows_deleted["1h"] == 0
+    async with engine.connect() as conn:
+        oldest_raw = await conn.scalar(select(func.min(metric_points.c.ts)))
+        oldest_5m = await conn.scalar(select(func.min(TABLES[Level.M5].c.bucket)))
+    assert oldest_raw >= (NOW - timedelta(hours=48, minutes=5)).timestamp() * 1000
+    assert oldest_5m >= (NOW - timedelta(days=2, hours=1)).timestamp()
+    # the coarser levels still hold every point
+    found = await totals(engine)
+    assert found["1h"][0] == found["1d"][0] == 2 * 72 * 12
+
+
+async def test_one_replica_at_a_time(engine: AsyncEngine, database_url: str) -> None:
+    other = open_engine(database_url)
+    try:
+        async with rollup_lock(engine) as first:
+            assert first is not None
+            async with rollup_lock(other) as second:
+                if engine.dialect.name == "postgresql":
+                    assert second is None
+                else:
+                    assert second is not None  # SQLite: its single writer is the lock
+        async with rollup_lock(other) as after:
+            assert after is not None
+    finally:
+        await other.dispose()
+
+
+async def test_the_service_loop_rolls_up_until_stopped(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=1), 1)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(
+        run_rollups(engine, FixedClock(NOW), every=timedelta(milliseconds=50), stop=stop)
+    )
+    for _ in range(200):
+        if (await totals(engine))["1d"][0]:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    found = await totals(engine)
+    assert found["1d"] == found["raw"]
