@@ -36,7 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from engine.clustering.fingerprint import label_fingerprint  # noqa: E402
+from engine.fingerprint import label_fingerprint  # noqa: E402
 
 # -- estates ------------------------------------------------------------------------------------
 
@@ -46,8 +46,18 @@ THEMES: dict[str, dict[str, list[str]]] = {
         "cache": ["redis-routes", "memcached-eta"],
         "queue": ["kafka-events", "rabbit-dispatch"],
         "search": ["es-tracking"],
-        "backend": ["dispatch", "route-planner", "fleet-tracker", "billing", "eta-engine", "warehouse",
-                    "notifier", "pricing", "customs", "proof-of-delivery"],
+        "backend": [
+            "dispatch",
+            "route-planner",
+            "fleet-tracker",
+            "billing",
+            "eta-engine",
+            "warehouse",
+            "notifier",
+            "pricing",
+            "customs",
+            "proof-of-delivery",
+        ],
         "edge": ["partner-gateway", "mobile-bff", "web-portal"],
     },
     "media": {
@@ -55,8 +65,17 @@ THEMES: dict[str, dict[str, list[str]]] = {
         "cache": ["redis-playback", "redis-profiles"],
         "queue": ["nats-transcode", "kafka-views"],
         "search": ["solr-titles"],
-        "backend": ["catalog_svc", "playback_svc", "transcoder", "recommender", "entitlements",
-                    "profiles_svc", "ads_svc", "drm_license", "watch_history"],
+        "backend": [
+            "catalog_svc",
+            "playback_svc",
+            "transcoder",
+            "recommender",
+            "entitlements",
+            "profiles_svc",
+            "ads_svc",
+            "drm_license",
+            "watch_history",
+        ],
         "edge": ["tv_edge", "web_edge"],
     },
     "health": {
@@ -64,8 +83,17 @@ THEMES: dict[str, dict[str, list[str]]] = {
         "cache": ["session-store"],
         "queue": ["hl7-bus", "claims-queue"],
         "search": ["records-index"],
-        "backend": ["svc-scheduling", "svc-records", "svc-imaging", "svc-claims", "svc-pharmacy",
-                    "svc-labs", "svc-identity", "svc-consent", "svc-messaging"],
+        "backend": [
+            "svc-scheduling",
+            "svc-records",
+            "svc-imaging",
+            "svc-claims",
+            "svc-pharmacy",
+            "svc-labs",
+            "svc-identity",
+            "svc-consent",
+            "svc-messaging",
+        ],
         "edge": ["clinician-portal", "patient-app-api"],
     },
 }
@@ -86,10 +114,19 @@ class Style:
 
 
 STYLES: dict[str, Style] = {
-    "logistics": Style("app", "host", "ip-10-0-{a}-{b}", None, "pod", "k8s_cluster",
-                       ("eu-west-1", "us-east-1"), None),
-    "media": Style("service", "instance", "worker-{n:02d}.media.internal", "9100", "container", None,
-                   ("",), "node-exporter"),
+    "logistics": Style(
+        "app", "host", "ip-10-0-{a}-{b}", None, "pod", "k8s_cluster", ("eu-west-1", "us-east-1"), None
+    ),
+    "media": Style(
+        "service",
+        "instance",
+        "worker-{n:02d}.media.internal",
+        "9100",
+        "container",
+        None,
+        ("",),
+        "node-exporter",
+    ),
     "health": Style("application", "node", "k8s-node-{n}", None, "pod", "cluster", ("prod",), "host"),
 }
 
@@ -155,8 +192,10 @@ def build_estate(theme: str, rng: random.Random) -> Estate:
         kinds[edge] = "service"
         depends_on[edge] = sorted(rng.sample(backends, k=rng.randint(2, min(4, len(backends)))))
     style = STYLES[theme]
-    hosts = [style.host_format.format(n=n, a=rng.randint(1, 9), b=rng.randint(2, 250))
-             for n in range(1, rng.randint(7, 12))]
+    hosts = [
+        style.host_format.format(n=n, a=rng.randint(1, 9), b=rng.randint(2, 250))
+        for n in range(1, rng.randint(7, 12))
+    ]
     replicas: dict[str, list[str]] = {}
     for service, kind in kinds.items():
         count = rng.randint(2, 4)
@@ -249,8 +288,9 @@ class Day:
         self.incidents += 1
         return f"{self.estate.name}-inc{self.incidents}"
 
-    def labels(self, alertname: str, severity: str, service: str | None, pod: str | None,
-               host: str, cluster: str) -> dict[str, str]:
+    def labels(
+        self, alertname: str, severity: str, service: str | None, pod: str | None, host: str, cluster: str
+    ) -> dict[str, str]:
         style = self.estate.style
         labels = {"alertname": alertname, "severity": severity}
         if service is not None:
@@ -298,8 +338,9 @@ def cascade(day: Day, root: str, start: float, cluster: str) -> str | None:
             pod = rng.choice(estate.replicas[service])
             alertname, severity, text = rng.choice(menu)
             if service != root and rng.random() < 0.3:
-                called = [d for d in estate.depends_on[service]
-                          if d == root or root in estate.dependencies(d)]
+                called = [
+                    d for d in estate.depends_on[service] if d == root or root in estate.dependencies(d)
+                ]
                 if called:
                     alertname, severity, text = DEPENDENCY_SYMPTOM
                     text = text.replace("{dep}", rng.choice(called))
@@ -327,8 +368,13 @@ def noise(day: Day, start: float, cluster: str) -> None:
     pod = rng.choice(estate.replicas[service])
     host = estate.placement[pod]
     labels = day.labels(alertname, severity, service, pod, host, cluster)
-    day.add(labels, text.format(svc=service, host=host, n=day.value()), start, rng.uniform(15, 90) * 60,
-            day.new_incident())
+    day.add(
+        labels,
+        text.format(svc=service, host=host, n=day.value()),
+        start,
+        rng.uniform(15, 90) * 60,
+        day.new_incident(),
+    )
 
 
 def flapping(day: Day, start: float, cluster: str) -> None:
@@ -345,8 +391,16 @@ def flapping(day: Day, start: float, cluster: str) -> None:
     at = start
     for _ in range(rng.randint(4, 9)):
         firing = rng.uniform(60, 240)
-        day.firings.append(Firing(labels, summary, at, at + firing, incident,
-                                  f"http://prometheus.{estate.name}.example/graph?g0.expr={alertname}"))
+        day.firings.append(
+            Firing(
+                labels,
+                summary,
+                at,
+                at + firing,
+                incident,
+                f"http://prometheus.{estate.name}.example/graph?g0.expr={alertname}",
+            )
+        )
         day.busy.setdefault(fingerprint, []).append((at, at + firing))
         at += firing + rng.uniform(60, 300)
 
@@ -355,7 +409,8 @@ def unrelated_root(estate: Estate, root: str, rng: random.Random) -> str | None:
     """A root whose outage touches no service the outage of `root` touches."""
     taken = {root} | estate.dependents(root)
     options = [
-        s for s in estate.kinds
+        s
+        for s in estate.kinds
         if s not in taken and not ({s} | estate.dependents(s)) & taken and root not in estate.dependents(s)
     ]
     return rng.choice(sorted(options)) if options else None
@@ -413,8 +468,9 @@ def deliveries(day: Day) -> list[tuple[float, dict[str, Any], str]]:
         while at < firing.end:
             out.append((at, {**base, "endsAt": "0001-01-01T00:00:00Z", "status": "firing"}, firing.incident))
             at += rng.uniform(45, 150)
-        out.append((max(at, firing.end), {**base, "endsAt": _iso(firing.end), "status": "resolved"},
-                    firing.incident))
+        out.append(
+            (max(at, firing.end), {**base, "endsAt": _iso(firing.end), "status": "resolved"}, firing.incident)
+        )
     out.sort(key=lambda item: item[0])
     return out
 
@@ -422,24 +478,36 @@ def deliveries(day: Day) -> list[tuple[float, dict[str, Any], str]]:
 def write_scenario(directory: Path, estate: Estate, day: Day, seed: int, hours: float) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     rows = deliveries(day)
-    with (directory / "alerts.jsonl").open("w", encoding="utf-8") as alerts, \
-            (directory / "truth.jsonl").open("w", encoding="utf-8") as truth:
+    with (
+        (directory / "alerts.jsonl").open("w", encoding="utf-8") as alerts,
+        (directory / "truth.jsonl").open("w", encoding="utf-8") as truth,
+    ):
         for line, (_, document, incident) in enumerate(rows):
             alerts.write(json.dumps(document, sort_keys=True) + "\n")
             truth.write(json.dumps({"line": line, "incident": incident}) + "\n")
     services = [
-        {"name": name, "kind": estate.kinds[name], "tier": 1 if estate.kinds[name] != "service" else 2,
-         "customer_facing": not estate.dependents(name) and estate.kinds[name] == "service",
-         "owner": f"team-{name.split('-')[0].split('_')[0]}", "runbook": f"https://wiki.{estate.name}.example/{name}",
-         "depends_on": estate.depends_on[name]}
+        {
+            "name": name,
+            "kind": estate.kinds[name],
+            "tier": 1 if estate.kinds[name] != "service" else 2,
+            "customer_facing": not estate.dependents(name) and estate.kinds[name] == "service",
+            "owner": f"team-{name.split('-')[0].split('_')[0]}",
+            "runbook": f"https://wiki.{estate.name}.example/{name}",
+            "depends_on": estate.depends_on[name],
+        }
         for name in sorted(estate.kinds)
     ]
     (directory / "services.yaml").write_text(yaml.safe_dump({"services": services}, sort_keys=False))
     unique = {(f.fingerprint, f.start) for f in day.firings}
     incidents = {f.incident for f in day.firings}
     summary = {
-        "topology": estate.name, "seed": seed, "hours": hours, "deliveries": len(rows), "alerts": len(unique),
-        "incidents": len(incidents), "ideal_noise_reduction": round(1 - len(incidents) / len(unique), 4),
+        "topology": estate.name,
+        "seed": seed,
+        "hours": hours,
+        "deliveries": len(rows),
+        "alerts": len(unique),
+        "incidents": len(incidents),
+        "ideal_noise_reduction": round(1 - len(incidents) / len(unique), 4),
     }
     (directory / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return directory

@@ -133,21 +133,14 @@ class MetricWatch:
                 starts_at=at,
                 source=AlertSource.ANOMALY,
             )
-        started = await detector_rows.firing_start(conn, fingerprint)
-        if started is None:
-            return None
-        return Alert(
-            fingerprint=fingerprint,
-            name=ANOMALY,
-            status=AlertStatus.RESOLVED,
-            severity=Severity.WARNING,
-            labels={**labels, "severity": Severity.WARNING.label},
-            annotations={
-                "summary": f"{ref.metric}{_label_text(ref.labels)} is back to normal ({event.value:.4g})"
-            },
-            starts_at=started,
-            ends_at=max(at, started),
-            source=AlertSource.ANOMALY,
+        summary = f"{ref.metric}{_label_text(ref.labels)} is back to normal ({event.value:.4g})"
+        return await _resolution(
+            conn,
+            fingerprint,
+            {**labels, "severity": Severity.WARNING.label},
+            summary,
+            at,
+            AlertSource.ANOMALY,
         )
 
     async def _forecasts(self, conn: AsyncConnection, result: DetectionResult) -> list[Alert | None]:
@@ -203,22 +196,33 @@ class MetricWatch:
                 starts_at=at,
                 source=AlertSource.PREDICTION,
             )
-        started = await detector_rows.firing_start(conn, fingerprint)
-        if started is None:
-            return None
-        return Alert(
-            fingerprint=fingerprint,
-            name=PREDICTED_BREACH,
-            status=AlertStatus.RESOLVED,
-            severity=Severity.WARNING,
-            labels=labels,
-            annotations={
-                "summary": f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
-            },
-            starts_at=started,
-            ends_at=max(at, started),
-            source=AlertSource.PREDICTION,
-        )
+        summary = f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
+        return await _resolution(conn, fingerprint, labels, summary, at, AlertSource.PREDICTION)
+
+
+async def _resolution(
+    conn: AsyncConnection,
+    fingerprint: str,
+    labels: dict[str, str],
+    summary: str,
+    at: datetime,
+    source: AlertSource,
+) -> Alert | None:
+    """The resolved delivery of the alert an episode or forecast raised (None if it is not firing)."""
+    started = await detector_rows.firing_start(conn, fingerprint)
+    if started is None:
+        return None
+    return Alert(
+        fingerprint=fingerprint,
+        name=labels["alertname"],
+        status=AlertStatus.RESOLVED,
+        severity=Severity.WARNING,
+        labels=labels,
+        annotations={"summary": summary},
+        starts_at=started,
+        ends_at=max(at, started),
+        source=source,
+    )
 
 
 def _label_text(labels: dict[str, str] | object) -> str:

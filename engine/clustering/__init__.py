@@ -12,12 +12,12 @@ from engine.clustering.dedup import AlertKey, InstanceOutcome
 from engine.clustering.editing import CorrectionError
 from engine.clustering.explanation import Explanation, Reason, ReasonKind
 from engine.clustering.features import TextWeights
-from engine.clustering.fingerprint import label_fingerprint
 from engine.clustering.ids import IncidentIdAllocator, SequentialIds
 from engine.clustering.incident import IncidentSnapshot
 from engine.clustering.labels import LabelSemantics
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Matcher, MatchOp, Silence, is_silenced, silencing
+from engine.fingerprint import label_fingerprint
 
 __all__ = [
     "AlertCorrelator",
