@@ -160,6 +160,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _positive_int,
     ),
     SettingSpec(
+        "metric_limits",
+        "NOCBOT_METRIC_LIMITS",
+        "",
+        "Limits to predict breaches of, e.g. disk_used_percent>=95,pool_free<=0 (comma-separated).",
+        _metric_limits,
+    ),
+    SettingSpec(
         "link_secret",
         "NOCBOT_LINK_SECRET",
         "",

@@ -49,3 +49,10 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_metric_limits_are_validated_naming_the_variable() -> None:
+    settings = Settings.from_env({"NOCBOT_METRIC_LIMITS": "disk_used_percent>=95, pool_free<=0"})
+    assert settings.metric_limits == ("disk_used_percent>=95", "pool_free<=0")
+    with pytest.raises(SettingsError, match="NOCBOT_METRIC_LIMITS"):
+        Settings.from_env({"NOCBOT_METRIC_LIMITS": "disk_used_percent>ninety"})
