@@ -53,6 +53,7 @@ log = logging.getLogger("nocbot")
 
 TICK_SECONDS = 30
 DETECTOR_SAVE_SECONDS = 60
+DETECTOR_SHUTDOWN_BUDGET = 20.0
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -116,10 +117,11 @@ async def _detector_state(app: web.Application) -> AsyncIterator[None]:
     """Saves what the detector learned, so a restart resumes every baseline where it was."""
     ingest = app[INGEST]
 
-    async def save() -> None:
-        if ingest.watch is not None:
-            async with ingest.store.transaction() as conn:
-                await ingest.watch.save(conn, app[CLOCK].now())
+    async def save() -> int:
+        if ingest.watch is None:
+            return 0
+        async with ingest.store.transaction() as conn:
+            return await ingest.watch.save(conn, app[CLOCK].now())
 
     async def loop() -> None:
         while True:
@@ -134,7 +136,14 @@ async def _detector_state(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await save()
+    # save the rest within a budget: what is left relearns, which costs alerts a warm-up, not data
+    deadline = asyncio.get_running_loop().time() + DETECTOR_SHUTDOWN_BUDGET
+    while ingest.watch is not None and ingest.watch.unsaved and asyncio.get_running_loop().time() < deadline:
+        try:
+            await save()
+        except Exception:
+            log.exception("saving detector state at shutdown failed")
+            break
 
 
 async def _rollups(app: web.Application) -> AsyncIterator[None]:

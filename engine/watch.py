@@ -11,6 +11,7 @@ an alert that enters the same pipeline as external ones (so it clusters with the
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from engine.storage import detector_rows
 ANOMALY = "MetricAnomaly"
 PREDICTED_BREACH = "PredictedBreach"
 SEVERE_SCORE = 0.95  # a tail probability around 1e-7.6 on the detector's scale
+SAVE_BATCH = 2_000  # series per save: bounded work per minute even with 100k series
+SAVE_CHUNK = 200  # rows per statement (a series' state is ~9 KB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +86,25 @@ class MetricWatch:
             raised += await self._forecasts(conn, result)
             return [alert for alert in raised if alert is not None]
 
-    async def save(self, conn: AsyncConnection, now: datetime) -> int:
-        """Persist the state of every series learned from since the last save; returns how many."""
+    async def save(self, conn: AsyncConnection, now: datetime, *, limit: int = SAVE_BATCH) -> int:
+        """Persist the state of up to `limit` series learned from since their last save; returns how
+        many. Serializing takes milliseconds a series, so it runs in a thread, under the lock (no
+        update can change the arrays meanwhile) while the event loop keeps serving."""
         async with self._lock:
-            dirty, self._dirty = self._dirty, set()
-            states = {self._series_of[slot]: self.detector.series_state(slot) for slot in dirty}
-        await detector_rows.save_states(conn, states, now)
+            chosen = list(itertools.islice(self._dirty, limit))
+            self._dirty.difference_update(chosen)
+            states = await asyncio.to_thread(self._serialize, chosen)
+        items = list(states.items())
+        for start in range(0, len(items), SAVE_CHUNK):
+            await detector_rows.save_states(conn, dict(items[start : start + SAVE_CHUNK]), now)
         return len(states)
+
+    @property
+    def unsaved(self) -> int:
+        return len(self._dirty)
+
+    def _serialize(self, slots: list[int]) -> dict[int, bytes]:
+        return {self._series_of[slot]: self.detector.series_state(slot) for slot in slots}
 
     async def _assign_slots(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> None:
         unseen = [sid for sid in dict.fromkeys(series_ids) if sid not in self._slot_of]
