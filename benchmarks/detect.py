@@ -7,7 +7,7 @@ series, split into rounds by the detector). Series are synthetic (level + daily 
 rare spikes) so every code path runs: seasonal and level predictors, tails, rhythm, episodes.
 
 Two regimes are timed. "young": series 300 points old, whose tail caches are refreshed every 16
-points; "steady": series past tails.YOUNG_POINTS, refreshed every 64 points, which is what a
+points; "steady": series past tails.YOUNG_POINTS, refreshed every 128 points, which is what a
 long-running service sees. Reaching the steady regime means feeding ~2100 points per series first.
 """
 

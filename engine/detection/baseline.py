@@ -2,8 +2,9 @@
 
   - level: a clipped EWMA of the values (a spike moves it by at most `clip_spreads` spreads);
   - seasonal: the typical value at this time of day (one bin per 1/day_bins of a day, learned over
-    visits of the bin) plus today's offset from it (a clipped EWMA of value - profile), with a
-    spread per bin because busy hours are usually noisier than quiet ones.
+    visits of the bin), plus this weekday's offset where the series has a weekly rhythm (the
+    offsets are used only while they beat the daily profile alone), plus today's offset from the
+    typical (a clipped EWMA); with a spread per bin because busy hours are noisier than quiet ones.
 The seasonal predictor is *ready* at a bin once that bin has been seen on `season_min_visits`
 earlier visits; it is *used* when it is ready, has `warmup_points` of error history, and its mean
 absolute error is below the level's. Both are always learned, so switching costs nothing.
@@ -29,9 +30,13 @@ ABSOLUTE_SPREAD_FLOOR = 1e-12
 # series-wide seasonal error (a bin seen a few times can look deceptively quiet).
 BIN_ERROR_MIN_VISITS = 3
 BIN_ERROR_SHARE = 0.25
+# Re-anchoring after a level shift jumps to this short EWMA of the values.
 RECENT_SPAN = 3
 DAYS_PER_WEEK = 7
-WEEKDAY_PRIOR_POINTS = float(__import__("os").environ.get("WPP", "100"))
+# A weekday's offset starts as if it had this many points saying 0, so a few odd hours cannot
+# set it; the offsets are used once they cut the typical value's error by WEEKLY_GAIN.
+WEEKDAY_PRIOR_POINTS = 8.0
+WEEKLY_GAIN = 0.95
 
 
 @dataclass(slots=True)
@@ -44,6 +49,10 @@ class BaselineState:
     profile_error: npt.NDArray[np.float64]  # (slot, bin)
     weekday: npt.NDArray[np.float64]  # (slot, day of week): offset of that weekday from the profile
     weekday_points: npt.NDArray[np.int64]  # (slot, day of week)
+    # Mean absolute error of the typical value without and with the weekday offsets: the offsets
+    # are used only where they help, i.e. where the series has a weekly rhythm.
+    daily_error: npt.NDArray[np.float64]
+    weekly_error: npt.NDArray[np.float64]
     season_offset: npt.NDArray[np.float64]
     season_error: npt.NDArray[np.float64]
     season_updates: npt.NDArray[np.int64]
@@ -63,6 +72,8 @@ class BaselineState:
             profile_error=np.zeros((capacity, config.day_bins)),
             weekday=np.zeros((capacity, DAYS_PER_WEEK)),
             weekday_points=np.zeros((capacity, DAYS_PER_WEEK), dtype=np.int64),
+            daily_error=np.zeros(capacity),
+            weekly_error=np.zeros(capacity),
             season_offset=np.zeros(capacity),
             season_error=np.zeros(capacity),
             season_updates=np.zeros(capacity, dtype=np.int64),
@@ -85,6 +96,7 @@ class Prediction:
     day_bin: npt.NDArray[np.int64]
     cell: npt.NDArray[np.int64]  # flat index of (slot, day bin) in the per-bin arrays
     weekday_cell: npt.NDArray[np.int64]  # flat index of (slot, day of week)
+    weekday: npt.NDArray[np.float64]  # the weekday offset in the seasonal mean (0 where not used)
 
     @property
     def mean(self) -> npt.NDArray[np.float64]:
@@ -125,6 +137,8 @@ def predict(
     # Flat indices: fancy indexing with one index array is several times faster than with two.
     cell = slots * config.day_bins + bins
     weekday_cell = slots * DAYS_PER_WEEK + day_of_week(ts)
+    weekly = state.weekly_error[slots] < WEEKLY_GAIN * state.daily_error[slots]
+    weekday = np.where(weekly, state.weekday.reshape(-1)[weekday_cell], 0.0)
     level = state.level[slots]
     level_error = state.level_error[slots]
     floor = spread_floor(level, state.raw_error[slots])
@@ -141,9 +155,7 @@ def predict(
     return Prediction(
         level_mean=level,
         level_spread=np.maximum(level_error, floor),
-        season_mean=state.profile.reshape(-1)[cell]
-        + state.weekday.reshape(-1)[weekday_cell]
-        + state.season_offset[slots],
+        season_mean=state.profile.reshape(-1)[cell] + weekday + state.season_offset[slots],
         season_offset=state.season_offset[slots],
         season_spread=np.maximum(season_spread, floor),
         season_ready=season_ready,
@@ -151,6 +163,7 @@ def predict(
         day_bin=bins,
         cell=cell,
         weekday_cell=weekday_cell,
+        weekday=weekday,
     )
 
 
@@ -188,9 +201,10 @@ def learn(
     error_cells = state.profile_error.reshape(-1)
     weekday_cells = state.weekday.reshape(-1)
     weekday_count_cells = state.weekday_points.reshape(-1)
-    weekday = weekday_cells[prediction.weekday_cell]
+    weekday_learned = weekday_cells[prediction.weekday_cell]
     weekday_count = weekday_count_cells[prediction.weekday_cell]
-    # The typical value at this time on this weekday.
+    weekday = prediction.weekday
+    # The typical value at this time (on this weekday, where weekdays matter).
     profile = profile_cells[cell] + weekday
     visits = visit_cells[cell]
     visited = visits > 0
@@ -223,13 +237,32 @@ def learn(
     # A bin's first visit defines it; later visits move the bin, and the offset tracks today.
     state.season_offset[slots] = np.where(visited, offset + level_weight * season_step, offset)
     visit_weight = np.maximum(1.0 / (visits + 1.0), 1.0 / config.season_visit_span)
-    typical_step = np.clip(values - profile, -season_limit, season_limit)
-    profile_cells[cell] = np.where(visited, profile + visit_weight * typical_step, values - offset) - weekday
-    # A weekday's offset is what stays of the typical step on that day, learned much more slowly,
-    # and shrunk towards 0 until the weekday has been seen for a while.
+    # The daily profile learns the weekday-adjusted value (adjusted whether or not the offsets are
+    # used yet, so that it does not soak up a weekly rhythm the offsets are still learning).
+    daily_profile = profile_cells[cell]
+    typical_step = np.clip(values - weekday_learned - daily_profile, -season_limit, season_limit)
+    profile_cells[cell] = np.where(
+        visited, daily_profile + visit_weight * typical_step, values - offset - weekday_learned
+    )
+    # A weekday's offset is what stays of the daily typical value's error on that weekday, learned
+    # much more slowly, and shrunk towards 0 until the weekday has been seen for a while.
     weekday_weight = np.maximum(1.0 / (weekday_count + WEEKDAY_PRIOR_POINTS), 1.0 / config.weekday_span)
-    weekday_cells[prediction.weekday_cell] = weekday + np.where(visited, weekday_weight * typical_step, 0.0)
+    daily = profile - weekday
+    weekday_step = np.clip(values - daily - weekday_learned, -season_limit, season_limit)
+    weekday_cells[prediction.weekday_cell] = weekday_learned + np.where(
+        visited, weekday_weight * weekday_step, 0.0
+    )
     weekday_count_cells[prediction.weekday_cell] = weekday_count + visited
+    daily_error = state.daily_error[slots]
+    weekly_error = state.weekly_error[slots]
+    without = np.abs(np.clip(values - daily, -season_limit, season_limit))
+    state.daily_error[slots] = np.where(
+        visited, daily_error + season_weight * (without - daily_error), daily_error
+    )
+    state.weekly_error[slots] = np.where(
+        visited, weekly_error + season_weight * (np.abs(weekday_step) - weekly_error), weekly_error
+    )
+
     bin_error = error_cells[cell]
     error_cells[cell] = np.where(visited, bin_error + visit_weight * (np.abs(season_step) - bin_error), 0.0)
     visit_cells[cell] = visits + 1

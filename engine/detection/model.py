@@ -17,7 +17,16 @@ from engine.detection.calibration import probability_at_score, score_from_decade
 from engine.detection.config import DetectorConfig
 from engine.detection.result import PointStatus
 from engine.detection.state import DetectorState
-from engine.detection.views import LEVEL_MODEL, LEVEL_VIEWS, SEASON_MODEL, SEASON_VIEWS, VIEWS_PER_SCORE
+from engine.detection.views import (
+    LEVEL_MODEL,
+    LEVEL_VIEWS,
+    RESIDUAL_STATS,
+    SEASON_MODEL,
+    SEASON_VIEWS,
+    VIEWS_PER_SCORE,
+)
+
+ALL_VIEWS = np.concatenate([LEVEL_VIEWS, SEASON_VIEWS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +117,7 @@ def run_round(
     score = score_from_decades(rarity, config.half_score_decades)
 
     point_view = np.where(prediction.uses_season, SEASON_VIEWS[0], LEVEL_VIEWS[0])
-    band = state.tails.band[slots, point_view]
+    band = state.tails.band.reshape(-1, 2)[slots * state.tails.band.shape[1] + point_view]
     mean, spread = prediction.mean, prediction.spread
 
     _learn(state, config, calibration, slots, values, seen, prediction, level_stats, season_stats, rare)
@@ -150,9 +159,18 @@ def _learn(
     # Statistics of a series younger than `warmup_points` rest on a guessed spread: not learned.
     learning = seen >= config.warmup_points
     taught = slots[learning]
-    tails.learn(state.tails, taught, level_stats[learning], LEVEL_VIEWS, config)
-    seasonal = learning & prediction.season_ready
-    tails.learn(state.tails, slots[seasonal], season_stats[seasonal], SEASON_VIEWS, config)
+    # The seasonal histories learn only where the seasonal predictor had something to say.
+    seasonal = prediction.season_ready[learning, None]
+    tails.learn(
+        state.tails,
+        taught,
+        np.concatenate([level_stats[learning], season_stats[learning]], axis=1),
+        ALL_VIEWS,
+        np.concatenate(
+            [np.ones_like(seasonal).repeat(RESIDUAL_STATS, 1), seasonal.repeat(RESIDUAL_STATS, 1)], axis=1
+        ),
+        config,
+    )
     tails.age(state.tails, taught, config)
     due = tails.due_for_refresh(state.tails, slots, seen + 1)
     if due.any():

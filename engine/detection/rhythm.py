@@ -52,6 +52,11 @@ def adjust(
 ) -> npt.NDArray[np.float64]:
     """Scale (points,) probabilities below RARE_LEVEL by the relative rate of rare points around
     this time of day: the bin and its two neighbours, as a daily job rarely keeps to the minute."""
+    adjusted = probability.copy()
+    rare = np.flatnonzero(probability < RARE_LEVEL)
+    if rare.size == 0:
+        return adjusted
+    slots, bins = slots[rare], bins[rare]
     overall = state.overall_rate[slots]
     _, day_bins = state.bin_rate.shape
     rates = state.bin_rate.reshape(-1)
@@ -64,8 +69,7 @@ def adjust(
         shrunk = np.maximum(shrunk, rate)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(overall > 0, np.maximum(shrunk / overall, 1.0), 1.0)
-    scaled = np.minimum(probability * ratio, 1.0)
-    adjusted: npt.NDArray[np.float64] = np.where(probability < RARE_LEVEL, scaled, probability)
+    adjusted[rare] = np.minimum(probability[rare] * ratio, 1.0)
     return adjusted
 
 

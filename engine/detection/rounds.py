@@ -15,6 +15,9 @@ def split_rounds(slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64]) -> l
     """Input positions per round; round r holds the r-th point (by time) of every series."""
     if len(slots) == 0:
         return []
+    # The common batch carries one point per series: one round, no sorting needed.
+    if np.bincount(slots).max() == 1:
+        return [np.arange(len(slots))]
     # NaN timestamps sort last within their series; admission then rejects them.
     order = np.lexsort((ts, slots))
     ordered_slots = slots[order]

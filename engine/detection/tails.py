@@ -31,7 +31,7 @@ from engine.detection.config import DetectorConfig
 
 # Cached values are refreshed this often (points) once a series is older than YOUNG_POINTS, and
 # every YOUNG_REFRESH_POINTS before, while its histories still move quickly.
-REFRESH_POINTS = 64
+REFRESH_POINTS = 128
 YOUNG_REFRESH_POINTS = 16
 YOUNG_POINTS = 2048
 # Keep the growing increment far from float overflow; renormalizing is exact up to rounding.
@@ -45,7 +45,9 @@ class TailState:
     counts: npt.NDArray[np.float64]
     totals: npt.NDArray[np.float64]  # (slot, view)
     increment: npt.NDArray[np.float64]  # (slot,)
-    record: npt.NDArray[np.float64]  # (slot, view, sign): largest magnitude seen, slowly forgotten
+    # (slot, view, sign): largest magnitude seen, times the increment when it was seen: divided by
+    # the current increment it is forgotten at the pace of the counts, without being touched.
+    record: npt.NDArray[np.float64]
     index: npt.NDArray[np.float64]  # (slot, view, sign): cached tail index
     band: npt.NDArray[np.float64]  # (slot, view, sign): cached magnitude at the band probability
     relevant: npt.NDArray[np.float64]  # (slot, view, sign): cached magnitude below which p cannot matter
@@ -85,6 +87,14 @@ def bin_magnitudes(magnitude: npt.NDArray[np.float64], config: DetectorConfig) -
     fraction = np.where(above, position - whole, magnitude / config.tail_first_edge)
     fraction = np.where(bins == config.tail_bins - 1, 0.0, np.clip(fraction, 0.0, 1.0))
     return Binned(bins, fraction)
+
+
+def bin_index(magnitude: npt.NDArray[np.float64], config: DetectorConfig) -> npt.NDArray[np.int64]:
+    """The bin of each magnitude (as `bin_magnitudes`, without the position inside the bin)."""
+    scaled = np.clip(magnitude / config.tail_first_edge, 1e-30, 1e30).astype(np.float32)
+    whole = np.floor(np.log(scaled) / np.float32(math.log(config.tail_edge_ratio)))
+    bins: npt.NDArray[np.int64] = np.clip(whole + 1, 0, config.tail_bins - 1).astype(np.int64)
+    return bins
 
 
 def _rows(
@@ -147,7 +157,8 @@ def tail_probability(
     increment = state.increment[slots]
     _, view_count = state.totals.shape
     total = state.totals.reshape(-1)[slots * view_count + views] / increment
-    reach = np.maximum(state.record.reshape(-1)[rows], config.tail_first_edge) * config.tail_record_tolerance
+    record = state.record.reshape(-1)[rows] / increment
+    reach = np.maximum(record, config.tail_first_edge) * config.tail_record_tolerance
     beyond = np.where(
         magnitude > reach,
         tail_shape.survival_ratio(magnitude, reach, state.index.reshape(-1)[rows]),
@@ -163,22 +174,37 @@ def learn(
     slots: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
     views: npt.NDArray[np.int64],
+    taught: npt.NDArray[np.bool_],
     config: DetectorConfig,
 ) -> None:
-    """Add (points, k) statistics of `views` (k,) to the histories of these series."""
-    signs = (values < 0).astype(np.int64)
-    magnitude = np.abs(values).ravel()
-    binned = bin_magnitudes(magnitude, config)
-    bins = config.tail_bins
-    rows = _rows(state, slots[:, None], views[None, :], signs).ravel()
-    increment = np.repeat(state.increment[slots], len(views))
-    # Each (slot, view) appears once per round, so plain fancy-index += is exact.
-    state.counts.reshape(-1)[rows * bins + (bins - 1 - binned.bin)] += increment
+    """Add (points, k) statistics of `views` (k,) to these series' histories where `taught` is set."""
     _, view_count = state.totals.shape
-    state.totals.reshape(-1)[(slots[:, None] * view_count + views[None, :]).ravel()] += increment
-    keep = 1.0 - 1.0 / config.tail_span
+    bins = config.tail_bins
+    rows = _rows(state, slots[:, None], views[None, :], (values < 0).astype(np.int64))
+    totals = slots[:, None] * view_count + views[None, :]
+    magnitude = np.abs(values)
+    increment = np.broadcast_to(state.increment[slots][:, None], values.shape)
+    if not taught.all():
+        rows, totals, magnitude, increment = (
+            rows[taught],
+            totals[taught],
+            magnitude[taught],
+            increment[taught],
+        )
+    else:
+        rows, totals, magnitude, increment = (
+            rows.ravel(),
+            totals.ravel(),
+            magnitude.ravel(),
+            increment.ravel(),
+        )
+    # Each (slot, view) appears once per round, so plain fancy-index += is exact.
+    state.counts.reshape(-1)[rows * bins + (bins - 1 - bin_index(magnitude, config))] += increment
+    state.totals.reshape(-1)[totals] += increment
     records = state.record.reshape(-1)
-    records[rows] = np.maximum(magnitude, records[rows] * keep)
+    scaled = magnitude * increment
+    higher = scaled > records[rows]
+    records[rows[higher]] = scaled[higher]
 
 
 def age(state: TailState, slots: npt.NDArray[np.int64], config: DetectorConfig) -> None:
@@ -189,6 +215,7 @@ def age(state: TailState, slots: npt.NDArray[np.int64], config: DetectorConfig) 
         heavy = slots[overflow]
         state.counts[heavy] /= grown[overflow][:, None, None, None]
         state.totals[heavy] /= grown[overflow][:, None]
+        state.record[heavy] /= grown[overflow][:, None, None]
         grown[overflow] = 1.0
     state.increment[slots] = grown
 
@@ -222,7 +249,7 @@ def refresh(
     increment = state.increment[slots][:, None, None, None]
     counts = at_or_above / increment
     total = state.totals[slots][:, :, None, None] / increment
-    record = state.record[slots]
+    record = state.record[slots] / increment[..., 0]
     state.band[slots] = band_magnitude(counts, total, record, fitted, np.asarray(band_probability), config)
     cut = band_magnitude(counts, total, record, fitted, relevant_probability[:, None], config)
     state.relevant[slots] = cut / config.tail_edge_ratio
