@@ -129,7 +129,9 @@ class IngestService:
                         self._assessments.pop(incident_id, None)
                     changes.reprioritized |= set(reprioritized)
             except BaseException:
+                # nothing of this batch was stored: forget ids reserved or learned inside it
                 self._ids.forget()
+                self._alert_ids.clear()
                 await self._recover()
                 raise
             self._notify(changes)
