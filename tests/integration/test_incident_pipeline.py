@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from bot.keys import INGEST, STORE
@@ -245,3 +246,44 @@ async def test_chart_link_serves_a_png_and_forged_links_do_not(
     forged = chart_path[:-8] + ("0" if chart_path[-8] != "0" else "1") + chart_path[-7:]
     assert (await client.get(forged)).status == 404
     assert (await client.get(f"/charts/{incident_id + 1}-{chart_path.split('-')[-1]}")).status == 404
+
+
+async def test_a_failed_batch_leaves_no_trace_in_memory_or_database(
+    make_client: Callable[..., Awaitable[AppClient]],
+    settings: Settings,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = await make_client(with_catalog(settings, tmp_path), clock)
+    from engine.storage import incident_rows
+
+    real_attach = incident_rows.attach_alerts
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(incident_rows, "attach_alerts", broken)
+    failed = await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am([alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1")]),
+        headers=auth(),
+    )
+    assert failed.status == 500
+    assert await incidents(client) == []
+    assert (await (await client.get("/api/v1/alerts", headers=auth())).json())["items"] == []
+    monkeypatch.setattr(incident_rows, "attach_alerts", real_attach)
+    # the same delivery again is new (memory did not keep the failed one), and clusters normally
+    retried = await client.post(
+        "/api/v1/alerts/alertmanager",
+        json=am(
+            [
+                alert("PostgresDown", "db-payments", "2026-11-11T11:58:00Z", fp="a1"),
+                alert("HighErrorRate", "payments", "2026-11-11T11:58:40Z", fp="a2"),
+            ]
+        ),
+        headers=auth(),
+    )
+    assert (await retried.json())["new"] == 2
+    found = await incidents(client)
+    assert [i["alert_count"] for i in found] == [2]
