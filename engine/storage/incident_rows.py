@@ -253,7 +253,11 @@ async def move_alerts(conn: AsyncConnection, from_incident: int, to_incident: in
 async def refresh_incidents(
     conn: AsyncConnection, services: dict[int, tuple[list[str], str | None]], now: datetime
 ) -> None:
-    """Recount alerts and set services of incidents that changed; bumps the version cards show."""
+    """Recount alerts and set services of incidents that changed; bumps the version cards show.
+
+    An empty service list means "unknown" (node-level alerts with no catalog entry): the services
+    recorded when the incident opened are kept rather than erased.
+    """
     if not services:
         return
     count = (
@@ -261,21 +265,21 @@ async def refresh_incidents(
         .where(incident_alerts.c.incident_id == bindparam("incident_id"))
         .scalar_subquery()
     )
-    await conn.execute(
-        update(incidents)
-        .where(incidents.c.id == bindparam("incident_id"))
-        .values(
-            alert_count=count,
-            services=bindparam("all_services"),
-            service=bindparam("main_service"),
-            updated_at=now,
-            version=incidents.c.version + 1,
-        ),
-        [
-            {"incident_id": incident_id, "all_services": names, "main_service": main}
-            for incident_id, (names, main) in sorted(services.items())
-        ],
-    )
+    common = {"alert_count": count, "updated_at": now, "version": incidents.c.version + 1}
+    known = [(i, names, main) for i, (names, main) in sorted(services.items()) if names]
+    unknown = [i for i, (names, _main) in sorted(services.items()) if not names]
+    if known:
+        await conn.execute(
+            update(incidents)
+            .where(incidents.c.id == bindparam("incident_id"))
+            .values(**common, services=bindparam("all_services"), service=bindparam("main_service")),
+            [{"incident_id": i, "all_services": names, "main_service": main} for i, names, main in known],
+        )
+    if unknown:
+        await conn.execute(
+            update(incidents).where(incidents.c.id == bindparam("incident_id")).values(**common),
+            [{"incident_id": i} for i in unknown],
+        )
 
 
 async def close_incident(

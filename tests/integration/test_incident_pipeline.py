@@ -287,3 +287,10 @@ async def test_a_failed_batch_leaves_no_trace_in_memory_or_database(
     assert (await retried.json())["new"] == 2
     found = await incidents(client)
     assert [i["alert_count"] for i in found] == [2]
+
+
+async def test_without_a_catalog_the_alert_service_is_kept(client: AppClient) -> None:
+    node_alert = {"name": "DiskFull", "severity": "warning", "labels": {"host": "web-1", "service": "search"}}
+    await client.post("/api/v1/alerts", json=node_alert, headers=auth())
+    found = (await incidents(client))[0]
+    assert (found["service"], found["services"], found["alert_count"]) == ("search", ["search"], 1)
