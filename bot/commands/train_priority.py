@@ -55,6 +55,7 @@ from engine.storage.model_rows import (
     active_version,
     load_active_model,
     lock_models,
+    model_id_of,
     save_model,
 )
 from engine.storage.training_rows import TrainingIncidents, read_training_incidents, training_rows
@@ -194,8 +195,13 @@ async def _store(settings: Settings, result: TrainingResult, *, force: bool) -> 
             decision = _decide(result, await _active_or_broken(conn), force=force)
             try:
                 model_id = await save_model(conn, result.artifact)
-            except DuplicateModelError as exc:
-                raise CommandError(f"{exc}; nothing changed") from None
+            except DuplicateModelError:
+                # the same data trained twice within a second gives the same model and version:
+                # it is stored already, so reuse it (and activate it if that is the decision)
+                existing = await model_id_of(conn, result.artifact.metadata.model_version)
+                if existing is None:
+                    raise
+                model_id = existing
             if decision.activate:
                 await activate_model(conn, result.artifact.metadata.model_version)
     finally:

@@ -85,11 +85,16 @@ async def save_model(conn: AsyncConnection, artifact: ModelArtifact, *, kind: st
     return int(primary_key[0])
 
 
-async def _version_exists(conn: AsyncConnection, kind: str, version: str) -> bool:
+async def model_id_of(conn: AsyncConnection, version: str, *, kind: str = PRIORITY_MODEL) -> int | None:
     found = await conn.execute(
         select(model_versions.c.id).where(model_versions.c.kind == kind, model_versions.c.version == version)
     )
-    return found.first() is not None
+    row = found.first()
+    return None if row is None else int(row.id)
+
+
+async def _version_exists(conn: AsyncConnection, kind: str, version: str) -> bool:
+    return await model_id_of(conn, version, kind=kind) is not None
 
 
 async def activate_model(conn: AsyncConnection, version: str, *, kind: str = PRIORITY_MODEL) -> None:

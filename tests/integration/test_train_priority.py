@@ -452,3 +452,26 @@ def _alert(fingerprint: str, service: str, host: str, severity: Severity, at: da
 
 def _change(service: str, at: datetime, what: str) -> ChangeEvent:
     return ChangeEvent(service=service, kind="deploy", who="ci", what=what, at=at)
+
+
+async def test_retraining_into_an_already_stored_version_reuses_it(
+    database_url: str,
+    conn: AsyncConnection,
+    history: History,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The version is the training second plus the model's hash: two trainings of the same data in
+    # the same second collide. Pin it to make that collision certain.
+    import engine.scoring.training as training
+
+    monkeypatch.setattr(training, "_model_version", lambda _created_at, _ubj: "20261126T000000Z-fixed")
+    csv_path = write_history_csv(history.records[:600], tmp_path / "some.csv")
+    assert await nocbot("import-incidents", str(csv_path), "--db", database_url) == 0
+    assert await train_priority_command("--db", database_url) == 0
+    assert await train_priority_command("--db", database_url, "--force") == 0
+    captured = capsys.readouterr()
+    assert "error" not in captured.err
+    rows = await list_models(conn)
+    assert [(m.version, m.active) for m in rows] == [("20261126T000000Z-fixed", True)]
