@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+# PostgreSQL stores no NUL character in text or JSON; refuse it at the edge rather than fail later
+NUL_MESSAGE = "must not contain NUL characters"
+
 
 class PayloadError(ValueError):
     """The request body is not what the endpoint accepts; `field` is a JSON path such as alerts[3].labels."""
@@ -52,6 +55,8 @@ def check_text(value: Any, field: str, *, max_length: int = 10_000, allow_empty:
         raise PayloadError(field, f"expected a string, got {type_name(value)}")
     if not allow_empty and not value.strip():
         raise PayloadError(field, "must not be empty")
+    if "\x00" in value:
+        raise PayloadError(field, NUL_MESSAGE)
     if len(value) > max_length:
         raise PayloadError(field, f"longer than {max_length} characters")
     return value
@@ -72,6 +77,8 @@ def string_map(doc: Mapping[str, Any], key: str, field: str, *, required_key: bo
             raise PayloadError(f"{join(field, key)}.{name}", f"expected a string, got {type_name(item)}")
         if len(name) > 200 or len(item) > 10_000:
             raise PayloadError(f"{join(field, key)}.{name}", "too long")
+        if "\x00" in item or "\x00" in name:
+            raise PayloadError(f"{join(field, key)}.{name}", NUL_MESSAGE)
     return dict(value)
 
 

@@ -257,3 +257,15 @@ async def test_too_many_items_is_413(make_client: Any, settings: Any) -> None:
     response = await small.post("/api/v1/metrics", json=points, headers=auth())
     assert response.status == 413
     assert (await response.json())["field"] == "points"
+
+
+async def test_nul_characters_are_refused_naming_the_field(client: AppClient, database_url: str) -> None:
+    for body, field in [
+        ({"name": "\x00", "severity": "info"}, "name"),
+        ({"name": "X", "severity": "info", "labels": {"host": "a\x00b"}}, "labels.host"),
+        ({"name": "X", "severity": "info", "summary": "bad\x00"}, "summary"),
+    ]:
+        response = await client.post("/api/v1/alerts", json=body, headers=auth())
+        assert response.status == 400, body
+        assert (await response.json())["field"] == field
+    assert await count_rows(database_url, alerts) == 0
