@@ -75,6 +75,11 @@ class ChatReply:
     """False when the question could not be answered; `text` says why."""
     suggestions: tuple[str, ...] = ()
     """Questions to try instead, when not answered."""
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    """The answer as a table (already formatted cells), when there is more than one number."""
+    sql: str | None = None
+    """The SQL behind the answer, for those who want to check it."""
 
 
 class ChatActions(Protocol):

@@ -15,23 +15,31 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.action_layer import ActionLayer
+from bot.cards import StoredCardViews
 from bot.http import chart_routes, ingest_routes, ops_routes, read_routes, responder_routes, silence_routes
 from bot.http.links import LinkSigner
 from bot.http.middleware import bearer_auth, json_errors, request_context
 from bot.keys import (
+    ACTIONS,
+    CARDS,
     CATALOG,
     CLOCK,
+    DELIVERERS,
     ENRICHMENT,
     INGEST,
     KNOWN_SERIES,
     LINKS,
+    OUTBOX,
     RESPONDERS,
     SCORER,
     SETTINGS,
     STORE,
     TELEMETRY,
+    TIMELINE,
 )
 from bot.settings import Settings
+from bot.slack.wiring import install_slack
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
@@ -39,6 +47,7 @@ from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
+from engine.outbox import OutboxWorker
 from engine.responders import Responders
 from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
@@ -46,12 +55,15 @@ from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.rollup_rows import run_rollups
 from engine.storage.store import Store
+from engine.timeline import Timeline
 from engine.watch import MetricLimit, MetricWatch
 from integrations.nocbot_api import KnownSeries
+from nlq.answer import Answer, answer
 
 log = logging.getLogger("nocbot")
 
 TICK_SECONDS = 30
+OUTBOX_DRAIN_SECONDS = 10.0
 DETECTOR_SAVE_SECONDS = 60
 DETECTOR_SHUTDOWN_BUDGET = 20.0
 
@@ -70,11 +82,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[KNOWN_SERIES] = KnownSeries()
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
+    app[DELIVERERS] = {}
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_incident_clock)
     app.cleanup_ctx.append(_enrichment)
     app.cleanup_ctx.append(_detector_state)
     app.cleanup_ctx.append(_rollups)
+    # surfaces open after the database (they act through it) and register their deliverers;
+    # the outbox opens last so that it closes first, before the surfaces it delivers through
+    install_slack(app, settings.slack, lambda app: app[ACTIONS])
+    app.cleanup_ctx.append(_outbox)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
@@ -157,6 +174,35 @@ async def _rollups(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+def chat_surfaces(settings: Settings) -> tuple[str, ...]:
+    """The surfaces that show incident cards, in the order they are drawn."""
+    return ("slack",) if settings.slack.enabled else ()
+
+
+async def _outbox(app: web.Application) -> AsyncIterator[None]:
+    deliverers = app[DELIVERERS]
+    worker = OutboxWorker(app[STORE], app[CLOCK], deliverers)
+    app[OUTBOX] = worker
+    app[INGEST].subscribe(lambda _changes: worker.wake())
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="outbox")
+    yield
+    stop.set()
+    try:
+        await asyncio.wait_for(task, OUTBOX_DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning("outbox still delivering at shutdown; the rest goes out after the restart")
+
+
+def _actions(app: web.Application) -> ActionLayer:
+    settings, store, clock = app[SETTINGS], app[STORE], app[CLOCK]
+
+    async def ask(question: str) -> Answer:
+        return await answer(question, store.engine, clock.now(), settings.timezone)
+
+    return ActionLayer(app[RESPONDERS], app[INGEST], clock, ask=ask)
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = open_engine(settings.database_url)
@@ -170,6 +216,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         store = Store(engine)
         app[STORE] = store
         catalog = app[CATALOG]
+        timeline = Timeline(chat_surfaces(settings))
+        app[TIMELINE] = timeline
         ingest = IngestService(
             store,
             app[CLOCK],
@@ -178,10 +226,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             catalog=catalog,
             team_timezone=ZoneInfo(settings.timezone),
             watch=MetricWatch(limits=tuple(MetricLimit.parse(spec) for spec in settings.metric_limits)),
+            timeline=timeline,
         )
         await ingest.start()
         app[INGEST] = ingest
         app[RESPONDERS] = Responders(ingest)
+        app[CARDS] = StoredCardViews(
+            store, app[CLOCK], links=app[LINKS], base_url=settings.base_url, tz=ZoneInfo(settings.timezone)
+        )
+        app[ACTIONS] = _actions(app)
         log.info("database ready", extra={"backend": engine.dialect.name})
         yield
     finally:

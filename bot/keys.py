@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.actions import ChatActions
+from bot.cards import CardViews
 from bot.http.links import LinkSigner
 from bot.settings import Settings
 from bot.telemetry import Telemetry
@@ -11,9 +13,11 @@ from engine.catalog import Catalog
 from engine.clock import Clock
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
+from engine.outbox import Deliverer, OutboxWorker
 from engine.responders import Responders
 from engine.scoring import PriorityScorer
 from engine.storage.store import Store
+from engine.timeline import Timeline
 from integrations.nocbot_api import KnownSeries
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -27,3 +31,10 @@ INGEST = web.AppKey("ingest", IngestService)
 ENRICHMENT = web.AppKey("enrichment", EnrichmentWorker)
 RESPONDERS = web.AppKey("responders", Responders)
 KNOWN_SERIES = web.AppKey("known_series", KnownSeries)
+ACTIONS = web.AppKey("actions", ChatActions)
+"""The one action layer (bot.actions): Slack, Teams and the console all act through it."""
+CARDS = web.AppKey("cards", CardViews)
+TIMELINE = web.AppKey("timeline", Timeline)
+OUTBOX = web.AppKey("outbox", OutboxWorker)
+DELIVERERS = web.AppKey("deliverers", dict[str, Deliverer])
+"""Outbox destination → deliverer; each surface's cleanup context registers its own."""

@@ -8,26 +8,18 @@ message naming the variable.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.setting_spec import SettingsError, SettingSpec
+from bot.slack.settings import SlackSettings
+
+__all__ = ["DEFAULT_DATABASE_URL", "SETTINGS", "SURFACE_SETTINGS", "SettingSpec", "Settings", "SettingsError"]
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./nocbot.db"
-
-
-class SettingsError(ValueError):
-    """A setting has a value nocbot cannot use; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    field: str
-    env: str
-    default: str
-    meaning: str
-    parse: Callable[[str], Any]
 
 
 def _text(raw: str) -> str:
@@ -185,6 +177,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 
+# fields of Settings that hold a surface's or integration's own settings object
+SURFACE_SETTINGS = ("slack",)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -202,6 +198,8 @@ class Settings:
     link_secret: str | None = None
     log_level: str = "INFO"
     shutdown_timeout: int = 30
+    # each chat surface and external system parses its own settings (own spec table, own module)
+    slack: SlackSettings = field(default_factory=SlackSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -212,6 +210,7 @@ class Settings:
                 values[spec.field] = spec.parse(raw)
             except ValueError as exc:
                 raise SettingsError(f"{spec.env}={raw!r}: {exc}") from None
+        values["slack"] = SlackSettings.from_env(environ)
         return cls(**values)
 
     def check_serving(self) -> None:

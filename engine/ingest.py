@@ -32,6 +32,7 @@ from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.schema import cluster_corrections
 from engine.storage.store import Store
+from engine.timeline import Timeline
 from engine.triage import prioritize
 from engine.watch import MetricWatch
 
@@ -68,8 +69,11 @@ class IngestService:
         catalog: Catalog,
         team_timezone: tzinfo,
         watch: MetricWatch | None = None,
+        timeline: Timeline | None = None,
     ) -> None:
         self.store = store
+        # cards are redrawn through the outbox in the same transaction as the change they show
+        self.timeline = timeline or Timeline()
         self.watch = watch
         self.clock = clock
         self.scorer = scorer
@@ -128,6 +132,7 @@ class IngestService:
                     for incident_id in changes.closed:
                         self._assessments.pop(incident_id, None)
                     changes.reprioritized |= set(reprioritized)
+                    await self._show(conn, changes, self.clock.now())
             except BaseException:
                 # nothing of this batch was stored: forget ids reserved or learned inside it
                 self._ids.forget()
@@ -164,6 +169,7 @@ class IngestService:
                         )
                     )
                     self._mark_scored(catch_up, now)
+                    await self._show(conn, changes, now)
             except BaseException:
                 await self._recover()
                 raise
@@ -275,12 +281,11 @@ class IngestService:
                         conn, incident_id, at=now, reason=closure.reason, actor=actor, now=now
                     )
                     if closed:
-                        await incident_rows.add_events(
-                            conn,
-                            [incident_rows.EventRow(incident_id, "resolved", closure.reason, actor=actor)],
-                            now,
+                        await self.timeline.note(
+                            conn, incident_id, kind="resolved", text=closure.reason, actor=actor, now=now
                         )
                         changes.closed.add(incident_id)
+                        await self.timeline.status_changed(conn, [incident_id], "resolved", now)
             except BaseException:
                 await self._recover()
                 raise
@@ -303,16 +308,11 @@ class IngestService:
                     )
                     await self._refresh(conn, {into}, now)
                     await record_correction(conn, correction, alert_ids=[], now=now)
-                    await incident_rows.add_events(
-                        conn,
-                        [
-                            incident_rows.EventRow(
-                                into, "merged", f"#{other} merged in by {actor}", actor=actor
-                            ),
-                            incident_rows.EventRow(other, "resolved", reason, actor=actor),
-                        ],
-                        now,
+                    await self.timeline.note(
+                        conn, into, kind="merged", text=f"#{other} merged in by {actor}", actor=actor, now=now
                     )
+                    await self.timeline.note(conn, other, kind="resolved", text=reason, actor=actor, now=now)
+                    await self.timeline.status_changed(conn, [other], "resolved", now)
             except BaseException:
                 await self._recover()
                 raise
@@ -358,20 +358,21 @@ class IngestService:
                     )
                     await self._refresh(conn, {incident_id, correction.target}, now)
                     await record_correction(conn, correction, alert_ids=moved, now=now)
-                    await incident_rows.add_events(
+                    await self.timeline.note(
                         conn,
-                        [
-                            incident_rows.EventRow(
-                                incident_id,
-                                "split",
-                                f"{len(moved)} alerts split into #{correction.target}",
-                                actor,
-                            ),
-                            incident_rows.EventRow(
-                                correction.target, "opened", f"split from #{incident_id} by {actor}", actor
-                            ),
-                        ],
-                        now,
+                        incident_id,
+                        kind="split",
+                        text=f"{len(moved)} alerts split into #{correction.target}",
+                        actor=actor,
+                        now=now,
+                    )
+                    await self.timeline.note(
+                        conn,
+                        correction.target,
+                        kind="opened",
+                        text=f"split from #{incident_id} by {actor}",
+                        actor=actor,
+                        now=now,
                     )
             except CorrectionError:
                 await self._recover()
@@ -382,6 +383,11 @@ class IngestService:
                 raise
             self._notify(IncidentChanges(opened={correction.target}, grown={incident_id}))
             return correction
+
+    async def _show(self, conn: AsyncConnection, changes: IncidentChanges, now: datetime) -> None:
+        """Queue what a batch changed for the chat surfaces and status followers (same transaction)."""
+        await self.timeline.redraw(conn, changes.touched(), now)
+        await self.timeline.status_changed(conn, changes.closed, "resolved", now)
 
     async def _refresh(self, conn: AsyncConnection, incident_ids: set[int], now: datetime) -> None:
         refreshed: dict[int, tuple[list[str], str | None]] = {}

@@ -34,32 +34,40 @@ class Responders:
         self.ingest = ingest
         self.store = ingest.store
         self.clock = ingest.clock
+        self.timeline = ingest.timeline
 
-    async def acknowledge(self, incident_id: int, *, actor: str, surface: str) -> Outcome:
+    async def acknowledge(
+        self, incident_id: int, *, actor: str, surface: str, name: str | None = None
+    ) -> Outcome:
+        """`actor` identifies who (the audit log's key, e.g. "slack:U123"); `name` is how people
+        know them (shown on the card), `actor` when not given."""
         now = self.clock.now()
+        shown = name or actor
         async with self.store.transaction() as conn:
             if await incident_rows.priorities_of(conn, [incident_id]) == {}:
                 return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
-            if not await incident_rows.acknowledge_incident(conn, incident_id, actor=actor, now=now):
+            if not await incident_rows.acknowledge_incident(conn, incident_id, actor=shown, now=now):
                 return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} is already acknowledged or resolved")
-            await incident_rows.add_events(
-                conn,
-                [incident_rows.EventRow(incident_id, "acknowledged", f"acknowledged by {actor}", actor)],
-                now,
+            await self.timeline.note(
+                conn, incident_id, kind="acknowledged", text=f"Acknowledged by {shown}", actor=actor, now=now
             )
+            await self.timeline.status_changed(conn, [incident_id], "acknowledged", now)
             await audit_rows.audit(
                 conn, at=now, actor=actor, surface=surface, action="acknowledge", incident_id=incident_id
             )
         self.ingest.announce(IncidentChanges(grown={incident_id}))
-        return Outcome(Result.DONE, f"#{incident_id} acknowledged by {actor}")
+        return Outcome(Result.DONE, f"#{incident_id} acknowledged by {shown}")
 
-    async def resolve(self, incident_id: int, *, actor: str, surface: str) -> Outcome:
+    async def resolve(
+        self, incident_id: int, *, actor: str, surface: str, name: str | None = None
+    ) -> Outcome:
+        shown = name or actor
         if not await self._exists(incident_id):
             return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
-        if not await self.ingest.resolve_by_hand(incident_id, actor):
+        if not await self.ingest.resolve_by_hand(incident_id, shown):
             return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} is already resolved")
         await self._audit(actor, surface, "resolve", incident_id, {})
-        return Outcome(Result.DONE, f"#{incident_id} resolved by {actor}")
+        return Outcome(Result.DONE, f"#{incident_id} resolved by {shown}")
 
     async def set_priority(
         self, incident_id: int, priority: Priority, *, actor: str, surface: str
@@ -71,9 +79,7 @@ class Responders:
             ):
                 return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
             text = f"priority set to {priority.name} by {actor}"
-            await incident_rows.add_events(
-                conn, [incident_rows.EventRow(incident_id, "prioritized", text, actor)], now
-            )
+            await self.timeline.note(conn, incident_id, kind="prioritized", text=text, actor=actor, now=now)
             await audit_rows.audit(
                 conn,
                 at=now,

@@ -55,6 +55,10 @@ class ActionKind(enum.StrEnum):
     RUN_PLAYBOOK = "playbook"
     SPLIT = "split"
     MERGE = "merge"
+    # on a playbook run's approval request in the thread; the argument is the run id
+    APPROVE_RUN = "approve"
+    DENY_RUN = "deny"
+    CANCEL_RUN = "cancel"
 
 
 class ActionStyle(enum.StrEnum):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.settings import SettingsError, SettingSpec
+from bot.setting_spec import SettingsError, SettingSpec
 from bot.slack.routing import RoutingTable, parse_routes
 
 DEFAULT_API_URL = "https://slack.com/api/"

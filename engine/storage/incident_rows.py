@@ -430,3 +430,13 @@ async def alert_ids_by_key(conn: AsyncConnection, incident_id: int) -> dict[tupl
         .where(incident_alerts.c.incident_id == incident_id)
     )
     return {(row.fingerprint, row.starts_at): int(row.id) for row in rows}
+
+
+async def status_of(conn: AsyncConnection, incident_id: int) -> tuple[str, int] | None:
+    """(status, version) of one incident: what a click is checked against."""
+    row = (
+        await conn.execute(
+            select(incidents.c.status, incidents.c.version).where(incidents.c.id == incident_id)
+        )
+    ).first()
+    return (row.status, row.version) if row is not None else None

@@ -11,20 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def insert_ignoring_conflicts(conn: AsyncConnection, table: Table, index_elements: Sequence[str]) -> Any:
-    return _insert_for(conn, table).on_conflict_do_nothing(index_elements=list(index_elements))
+    return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
 def insert_or_update(
     conn: AsyncConnection, table: Table, index_elements: Sequence[str], update_columns: Sequence[str]
 ) -> Any:
-    statement = _insert_for(conn, table)
+    statement = dialect_insert(conn, table)
     return statement.on_conflict_do_update(
         index_elements=list(index_elements),
         set_={name: statement.excluded[name] for name in update_columns},
     )
 
 
-def _insert_for(conn: AsyncConnection, table: Table) -> Any:
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -34,3 +34,34 @@ def test_an_answer_with_details_and_suggestions() -> None:
 def test_usage_names_the_configured_command() -> None:
     assert "*/ops ask*" in usage_text("/ops")
     assert usage_text("/ops", "unknown command 'x'").startswith("unknown command 'x'\n\n")
+
+
+def test_an_answer_with_rows_is_a_table_with_its_sql_last() -> None:
+    from bot.actions import ChatReply
+    from bot.slack.replies import reply_text
+
+    reply = ChatReply(
+        "3 services had incidents.",
+        ("2026-11-19 00:00 – 2026-11-26 00:00 (exact data)",),
+        columns=("service", "incidents"),
+        rows=(("checkout", "4"), ("payments", "2"), ("<search>", "1")),
+        sql="SELECT service,\n count(*) FROM incidents WHERE opened_at >= ?",
+    )
+    text = reply_text(reply)
+    lines = text.splitlines()
+    assert lines[0] == "3 services had incidents."
+    assert "service   incidents" in text and "checkout  4" in text
+    assert "&lt;search&gt;" in text, "cells are escaped: alert text can neither link nor ping"
+    # escaped in code too: Slack shows &gt; as >
+    assert lines[-1] == ">SQL: `SELECT service, count(*) FROM incidents WHERE opened_at &gt;= ?`"
+
+
+def test_a_long_table_is_cut_with_a_count_of_what_was_left_out() -> None:
+    from bot.actions import ChatReply
+    from bot.slack.replies import MAX_TABLE_ROWS, reply_text
+
+    rows = tuple((f"host-{n}", str(n)) for n in range(100))
+    text = reply_text(ChatReply("100 hosts.", columns=("host", "alerts"), rows=rows))
+    assert f"and {100 - MAX_TABLE_ROWS} more rows" in text
+    assert "host-99" not in text
+    assert len(text) <= 3900

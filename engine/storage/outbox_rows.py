@@ -1,0 +1,172 @@
+"""The transactional outbox: outbound side effects written in the transaction that decides them.
+
+A row is one thing to deliver (post or update a card, reply in a thread, send a PagerDuty event).
+Callers enqueue inside their own transaction, so a decision and its notification land together or
+not at all; `engine.outbox.OutboxWorker` delivers them later, at least once, and the deliverers make
+a second delivery harmless (idempotency keys, update instead of a second post).
+
+Two ways to enqueue, chosen by the caller:
+- `replace=False` (events: a timeline reply, a PagerDuty trigger): a key already queued or sent is
+  left alone, so retries of the deciding transaction never queue twice.
+- `replace=True` (state: "redraw the card of incident 7"): the row is put back to pending with the
+  new payload, so a flood of changes coalesces into one delivery of the latest state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.storage.schema import outbox
+from engine.storage.upsert import dialect_insert
+
+PENDING = "pending"
+SENT = "sent"
+DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    destination: str
+    kind: str
+    key: str
+    incident_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    """Deliveries tried before this one (0 on the first)."""
+    created_at: datetime
+    """When the current payload was queued; `replace` moves it, which is how a delivery that raced a
+    newer payload notices and leaves the row pending."""
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    destination: str,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    incident_id: int | None = None,
+    replace: bool = False,
+    not_before: datetime | None = None,
+) -> None:
+    values = {
+        "destination": destination,
+        "kind": kind,
+        "idempotency_key": key,
+        "incident_id": incident_id,
+        "payload": payload,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    statement = dialect_insert(conn, outbox).values(**values)
+    if replace:
+        refreshed = {
+            name: statement.excluded[name]
+            for name in ("payload", "status", "attempts", "next_attempt_at", "last_error", "created_at")
+        }
+        statement = statement.on_conflict_do_update(index_elements=["idempotency_key"], set_=refreshed)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await conn.execute(statement)
+
+
+async def claim_due(
+    conn: AsyncConnection, now: datetime, *, lease: timedelta, limit: int, destinations: Sequence[str]
+) -> list[OutboxItem]:
+    """Pending rows due by `now`, oldest first, leased for `lease`: another worker (another
+    replica) skips them until the lease runs out, which is also what retries them after a crash."""
+    query = (
+        select(outbox)
+        .where(
+            outbox.c.status == PENDING,
+            outbox.c.next_attempt_at <= now,
+            outbox.c.destination.in_(list(destinations)),
+        )
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = (await conn.execute(query)).mappings().all()
+    if not rows:
+        return []
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_([row["id"] for row in rows]))
+        .values(next_attempt_at=now + lease, attempts=outbox.c.attempts + 1)
+    )
+    return [
+        OutboxItem(
+            id=row["id"],
+            destination=row["destination"],
+            kind=row["kind"],
+            key=row["idempotency_key"],
+            incident_id=row["incident_id"],
+            payload=dict(row["payload"]),
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(conn: AsyncConnection, item: OutboxItem, now: datetime) -> bool:
+    """False when the row was replaced while it was being delivered: it stays pending for the
+    newer payload."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
+        .values(status=SENT, sent_at=now, last_error=None)
+    )
+    return bool(result.rowcount)
+
+
+async def retry_later(conn: AsyncConnection, item: OutboxItem, at: datetime, error: str) -> None:
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
+        .values(next_attempt_at=at, last_error=error[:2000])
+    )
+
+
+async def mark_dead(conn: AsyncConnection, item: OutboxItem, now: datetime, error: str) -> None:
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
+        .values(status=DEAD, last_error=error[:2000], sent_at=now)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxHealth:
+    pending: int
+    dead: int
+    oldest_pending: datetime | None
+
+
+async def health(conn: AsyncConnection) -> OutboxHealth:
+    pending, oldest = (
+        await conn.execute(
+            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.status == PENDING)
+        )
+    ).one()
+    dead = (await conn.execute(select(func.count()).where(outbox.c.status == DEAD))).scalar_one()
+    return OutboxHealth(int(pending), int(dead), oldest)
+
+
+async def items_for(conn: AsyncConnection, incident_id: int) -> list[dict[str, Any]]:
+    """Every row of an incident, for tests and the console's delivery view."""
+    rows = await conn.execute(select(outbox).where(outbox.c.incident_id == incident_id).order_by(outbox.c.id))
+    return [dict(row) for row in rows.mappings()]

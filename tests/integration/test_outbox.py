@@ -1,0 +1,218 @@
+"""The outbox on both databases: what is queued in a transaction is delivered once it commits,
+in order per incident, coalesced when it is state, retried when the receiver says so, parked when it
+is refused for good — and two workers (two replicas) never deliver the same row at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from engine.clock import FixedClock
+from engine.outbox import OutboxPolicy, OutboxWorker, RetryLater, Undeliverable
+from engine.storage import incident_rows, migrate, outbox_rows
+from engine.storage.database import open_engine
+from engine.storage.outbox_rows import OutboxItem
+from engine.storage.schema import outbox
+from engine.storage.store import Store
+from engine.timeline import Timeline
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    engine = open_engine(database_url)
+    await migrate.upgrade(engine)
+    yield Store(engine)
+    await engine.dispose()
+
+
+async def incident(store: Store, incident_id: int) -> int:
+    async with store.transaction() as conn:
+        await incident_rows.create_incidents(
+            conn, [incident_rows.NewIncident(incident_id, f"incident {incident_id}", None, NOW)], NOW
+        )
+    return incident_id
+
+
+class Recorder:
+    """A deliverer that records what it got and fails as scripted."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[str, str, dict[str, object]]] = []
+        self.script: list[Exception] = []
+        self.delay = 0.0
+
+    async def deliver(self, item: OutboxItem) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.script:
+            raise self.script.pop(0)
+        self.got.append((item.kind, item.key, item.payload))
+
+
+async def statuses(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(outbox.c.idempotency_key, outbox.c.status))
+        return {key: status for key, status in rows.all()}
+
+
+async def test_a_card_and_its_replies_are_delivered_card_first_and_once(store: Store) -> None:
+    await incident(store, 1)
+    timeline = Timeline(["slack"])
+    async with store.transaction() as conn:
+        await timeline.note(conn, 1, kind="acknowledged", text="Acknowledged by ana", now=NOW)
+        await timeline.note(conn, 1, kind="silenced", text="Silenced for 1h", now=NOW)
+    recorder = Recorder()
+    worker = OutboxWorker(store, FixedClock(NOW), {"slack": recorder})
+    assert await worker.deliver_due() == 3
+    assert [kind for kind, _, _ in recorder.got] == ["card", "reply", "reply"]
+    assert [payload.get("text") for _, _, payload in recorder.got[1:]] == [
+        "Acknowledged by ana",
+        "Silenced for 1h",
+    ]
+    assert await worker.deliver_due() == 0, "nothing is delivered twice"
+    assert set((await statuses(store.engine)).values()) == {"sent"}
+
+
+async def test_a_flood_of_redraws_is_one_delivery_of_the_latest_state(store: Store) -> None:
+    await incident(store, 1)
+    timeline = Timeline(["slack", "teams"])
+    for minute in range(50):
+        async with store.transaction() as conn:
+            await timeline.redraw(conn, [1], NOW + timedelta(seconds=minute))
+    slack, teams = Recorder(), Recorder()
+    worker = OutboxWorker(store, FixedClock(NOW + timedelta(minutes=1)), {"slack": slack, "teams": teams})
+    await worker.deliver_due()
+    assert [key for _, key, _ in slack.got] == ["card:slack:1"]
+    assert [key for _, key, _ in teams.got] == ["card:teams:1"]
+    # a change after delivery queues the card again
+    async with store.transaction() as conn:
+        await timeline.redraw(conn, [1], NOW + timedelta(minutes=2))
+    worker.clock = FixedClock(NOW + timedelta(minutes=2))
+    await worker.deliver_due()
+    assert len(slack.got) == 2
+
+
+async def test_a_change_during_delivery_is_not_lost(store: Store) -> None:
+    """The row is replaced while its older payload is being delivered: it stays pending."""
+    await incident(store, 1)
+    timeline = Timeline(["slack"])
+    async with store.transaction() as conn:
+        await timeline.redraw(conn, [1], NOW)
+    clock = FixedClock(NOW)
+
+    class ChangesMidway(Recorder):
+        async def deliver(self, item: OutboxItem) -> None:
+            await super().deliver(item)
+            if len(self.got) == 1:
+                async with store.transaction() as conn:
+                    await timeline.redraw(conn, [1], NOW + timedelta(seconds=1))
+
+    recorder = ChangesMidway()
+    worker = OutboxWorker(store, clock, {"slack": recorder})
+    await worker.deliver_due()
+    clock.advance(timedelta(seconds=5))
+    await worker.deliver_due()
+    assert len(recorder.got) == 2, "the newer state was delivered too"
+    assert await statuses(store.engine) == {"card:slack:1": "sent"}
+
+
+async def test_retry_later_keeps_the_order_and_undeliverable_parks_the_row(store: Store) -> None:
+    await incident(store, 1)
+    await incident(store, 2)
+    timeline = Timeline(["slack"])
+    async with store.transaction() as conn:
+        await timeline.note(conn, 1, kind="note", text="first", now=NOW)
+        await timeline.note(conn, 2, kind="note", text="other incident", now=NOW)
+    clock = FixedClock(NOW)
+    recorder = Recorder()
+    recorder.script = [RetryLater(30, "429")]  # the first card (incident 1) is rate limited
+    worker = OutboxWorker(store, clock, {"slack": recorder})
+    await worker.deliver_due()
+    # incident 2 went ahead; nothing of incident 1 did, its reply waits behind its card
+    assert [(kind, payload["incident"]) for kind, _, payload in recorder.got] == [("card", 2), ("reply", 2)]
+    clock.advance(timedelta(seconds=10))
+    assert await worker.deliver_due() == 0, "not before Retry-After"
+    clock.advance(timedelta(seconds=25))
+    await worker.deliver_due()
+    assert [(kind, payload["incident"]) for kind, _, payload in recorder.got[2:]] == [
+        ("card", 1),
+        ("reply", 1),
+    ]
+
+    async with store.transaction() as conn:
+        await timeline.note(conn, 2, kind="note", text="refused", now=clock.now(), redraw=False)
+    recorder.script = [Undeliverable("channel_not_found")]
+    await worker.deliver_due()
+    async with store.engine.connect() as conn:
+        health = await outbox_rows.health(conn)
+    assert (health.pending, health.dead) == (0, 1)
+
+
+async def test_an_unexpected_error_backs_off_and_is_retried_until_delivered(store: Store) -> None:
+    await incident(store, 1)
+    async with store.transaction() as conn:
+        await Timeline(["slack"]).redraw(conn, [1], NOW)
+    clock = FixedClock(NOW)
+    recorder = Recorder()
+    recorder.script = [ConnectionResetError("peer went away")] * 4
+    worker = OutboxWorker(store, clock, {"slack": recorder}, OutboxPolicy(first_backoff=1, max_backoff=8))
+    for _ in range(10):
+        await worker.deliver_due()
+        clock.advance(timedelta(seconds=10))
+    assert [key for _, key, _ in recorder.got] == ["card:slack:1"]
+    assert worker.failures == 4
+
+
+async def test_a_crashed_worker_s_lease_runs_out_and_another_delivers(store: Store) -> None:
+    await incident(store, 1)
+    async with store.transaction() as conn:
+        await Timeline(["slack"]).redraw(conn, [1], NOW)
+    policy = OutboxPolicy(lease=timedelta(seconds=60))
+    async with store.transaction() as conn:  # the first worker claims, then dies
+        claimed = await outbox_rows.claim_due(conn, NOW, lease=policy.lease, limit=10, destinations=["slack"])
+    assert len(claimed) == 1
+    recorder = Recorder()
+    worker = OutboxWorker(store, FixedClock(NOW + timedelta(seconds=30)), {"slack": recorder}, policy)
+    assert await worker.deliver_due() == 0, "leased to the first worker"
+    worker.clock = FixedClock(NOW + timedelta(seconds=61))
+    assert await worker.deliver_due() == 1
+    assert recorder.got[0][1] == "card:slack:1"
+
+
+@pytest.mark.postgres
+async def test_two_workers_share_the_rows_without_taking_the_same_one(store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time anyway")
+    for incident_id in range(1, 41):
+        await incident(store, incident_id)
+    async with store.transaction() as conn:
+        await Timeline(["slack"]).redraw(conn, range(1, 41), NOW)
+    first, second = Recorder(), Recorder()
+    first.delay = second.delay = 0.01
+    policy = OutboxPolicy(batch=10)
+    workers = [
+        OutboxWorker(store, FixedClock(NOW), {"slack": first}, policy),
+        OutboxWorker(store, FixedClock(NOW), {"slack": second}, policy),
+    ]
+    for _ in range(4):
+        await asyncio.gather(*(worker.deliver_due() for worker in workers))
+    keys = [key for _, key, _ in first.got + second.got]
+    assert sorted(keys) == sorted(f"card:slack:{n}" for n in range(1, 41))
+    assert len(keys) == len(set(keys)), "no row delivered by both"
+    assert first.got and second.got, "both took a share"
+
+
+async def test_a_dead_row_is_not_claimed_again(store: Store) -> None:
+    await incident(store, 1)
+    async with store.transaction() as conn:
+        await Timeline(["slack"]).redraw(conn, [1], NOW)
+        await conn.execute(update(outbox).values(status="dead"))
+    worker = OutboxWorker(store, FixedClock(NOW), {"slack": Recorder()})
+    assert await worker.deliver_due() == 0
