@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from engine.clustering.editing import CorrectionError
 from engine.ingest import IncidentChanges, IngestService
 from engine.models import Priority
-from engine.storage import audit_rows, incident_rows
+from engine.storage import audit_rows, incident_rows, playbook_rows
 
 
 class Result(enum.StrEnum):
@@ -68,6 +68,37 @@ class Responders:
             return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} is already resolved")
         await self._audit(actor, surface, "resolve", incident_id, {})
         return Outcome(Result.DONE, f"#{incident_id} resolved by {shown}")
+
+    async def auto_resolve(self, incident_id: int, *, playbook: str, run_id: int) -> Outcome:
+        """A playbook run's checks passed: resolve the incident and record it as auto-resolved.
+
+        The resolution and the flag are two transactions (resolving goes through the correlator);
+        running this again after a crash between them still sets the flag, because the incident
+        is resolved by this playbook's actor."""
+        actor = f"playbook:{playbook}"
+        if not await self._exists(incident_id):
+            return Outcome(Result.NOT_FOUND, f"no incident #{incident_id}")
+        closed = await self.ingest.resolve_by_hand(incident_id, actor)
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            marked = await playbook_rows.mark_auto_resolved(
+                conn, incident_id, playbook=playbook, actor=actor, now=now
+            )
+            if marked:
+                await audit_rows.audit(
+                    conn,
+                    at=now,
+                    actor=actor,
+                    surface="playbook",
+                    action="auto_resolve",
+                    incident_id=incident_id,
+                    detail={"playbook": playbook, "run_id": run_id},
+                )
+        if marked:
+            self.ingest.announce(IncidentChanges(closed={incident_id}))
+        if not closed and not marked:
+            return Outcome(Result.ALREADY_HANDLED, f"#{incident_id} was already resolved")
+        return Outcome(Result.DONE, f"#{incident_id} resolved by playbook {playbook}")
 
     async def set_priority(
         self, incident_id: int, priority: Priority, *, actor: str, surface: str
