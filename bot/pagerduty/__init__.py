@@ -1,0 +1,1 @@
+"""The PagerDuty integration's service side: settings, the webhook route and the wiring."""
