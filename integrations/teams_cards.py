@@ -80,6 +80,18 @@ def incident_card(view: IncidentView) -> Card:
     return card
 
 
+def timeline_card(text: str, actions: Sequence[ActionView]) -> Card:
+    """A thread reply that offers buttons (approve or deny a playbook run)."""
+    return {
+        "$schema": SCHEMA_URL,
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "fallbackText": clip(text, SUMMARY_CHARS),
+        "body": [_text(text, SUMMARY_CHARS)],
+        "actions": [_execute(action) for action in actions],
+    }
+
+
 def card_bytes(card: Card) -> int:
     return len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
 

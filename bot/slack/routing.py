@@ -17,6 +17,7 @@ names are resolved through the API once and break when a channel is renamed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.models import Priority
@@ -95,10 +96,15 @@ class RoutingTable:
         return ";".join(str(route) for route in self.routes)
 
 
-def parse_routes(text: str) -> RoutingTable:
-    """Read the setting's syntax (see the module docstring). Raises RoutingError."""
+def parse_routes(text: str, *, target: Callable[[str, str], str] | None = None) -> RoutingTable:
+    """Read the setting's syntax (see the module docstring). Raises RoutingError.
+
+    `target(text, where)` checks a route's destination (default: a Slack channel); another surface
+    passes its own and keeps the same conditions.
+    """
     numbered = [(number, piece.strip()) for number, piece in enumerate(text.split(";"), 1) if piece.strip()]
-    routes = [_parse_route(piece, f"route {number} {piece!r}") for number, piece in numbered]
+    check = target or _channel
+    routes = [_parse_route(piece, f"route {number} {piece!r}", check) for number, piece in numbered]
     for (number, piece), route in zip(numbered[:-1], routes[:-1], strict=True):
         if route.is_default:
             raise RoutingError(
@@ -108,11 +114,12 @@ def parse_routes(text: str) -> RoutingTable:
     return RoutingTable(tuple(routes))
 
 
-def _parse_route(text: str, where: str) -> Route:
-    conditions, colon, channel = text.rpartition(":")
+def _parse_route(text: str, where: str, target: Callable[[str, str], str]) -> Route:
+    # conditions never contain ':', a destination may (a Teams conversation id)
+    conditions, colon, channel = text.partition(":")
     if not colon:
         raise RoutingError(f"{where}: expected CONDITIONS:#channel (or *:#channel for the default)")
-    route = Route(_channel(channel.strip(), where))
+    route = Route(target(channel.strip(), where))
     conditions = conditions.strip()
     if conditions == "*":
         return route

@@ -188,3 +188,19 @@ def test_rendering_is_pure_same_view_same_card() -> None:
     first = incident_card(view)
     assert incident_card(view) == first
     assert incident_card(twin) == first
+
+
+def test_a_playbook_approval_reply_validates_and_carries_the_run() -> None:
+    from engine.view import ActionKind, parse_action_value, reply_actions
+    from integrations.teams_cards import timeline_card
+
+    actions = reply_actions(7, "playbook_requested", {"run_id": 12, "playbook": "restart"})
+    card = timeline_card("Ana requested playbook restart — waiting for approval", actions)
+    assert card_errors(card) == []
+    data = [parse_action_value(action["data"]) for action in card["actions"]]
+    assert [(d.action, d.argument) for d in data] == [
+        (ActionKind.APPROVE_RUN, "12"),
+        (ActionKind.DENY_RUN, "12"),
+    ]
+    assert reply_actions(7, "playbook_step", {"run_id": 12}) == ()
+    assert reply_actions(7, "playbook_requested", {"run_id": "12; drop"}) == ()
