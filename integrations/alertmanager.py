@@ -27,7 +27,8 @@ _ZERO_TIME_YEAR = 1
 def parse_webhook(document: Any, *, now: datetime) -> list[Alert]:
     body = expect_object(document, "body")
     version = body.get("version")
-    if version is not None and str(version) != "4":
+    # "1" is Grafana alerting's webhook, whose alerts are Alertmanager's (its Alertmanager inside)
+    if version is not None and str(version) not in {"4", "1"}:
         raise PayloadError("version", f"unsupported Alertmanager webhook version {version!r}; expected '4'")
     items = expect_list(required(body, "alerts", ""), "alerts")
     return [parse_alert(item, join("alerts", index), now=now) for index, item in enumerate(items)]

@@ -78,9 +78,13 @@ class Channel:
 
 
 class FakeSlack:
-    def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+    def __init__(
+        self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN, scopes: Iterable[str] | None = None
+    ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        # the bot token's scopes, sent as Slack does in the x-oauth-scopes header (None: no header)
+        self.scopes = None if scopes is None else tuple(scopes)
         self.calls: list[ApiCall] = []
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, dict[str, Any]] = {}
@@ -276,6 +280,8 @@ class FakeSlack:
         if body is None:  # a server error from a proxy: no JSON at all
             return web.Response(status=status, text="<html>upstream error</html>", content_type="text/html")
         headers = {"Retry-After": str(fault.retry_after)} if fault and fault.kind == "rate_limit" else {}
+        if self.scopes is not None:
+            headers["x-oauth-scopes"] = ",".join(self.scopes)
         return web.json_response(body, status=status, headers=headers)
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
