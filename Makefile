@@ -23,8 +23,9 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/python -m pytest -q
 
+# make demo DEMO_ARGS='--speed 300' (or --no-replay, --port 9000)
 demo: install
-	$(BIN)/nocbot demo
+	$(BIN)/nocbot demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache nocbot.db

@@ -6,7 +6,7 @@ Two line formats are understood, and may be mixed:
   its `endsAt` when resolved; consecutive alerts delivered at the same moment go in one webhook.
 
 `shift` moves every timestamp inside the bodies, so a recording from last week can be replayed as if
-it were happening now.
+it were happening now; `starting_at` does that for a whole stream.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from engine.fingerprint import label_fingerprint
 from integrations.payload import parse_iso
 
 PATHS = {
@@ -110,6 +111,39 @@ def shift(event: ReplayEvent, delta: timedelta) -> ReplayEvent:
         for change in body if isinstance(body, list) else [body]:
             _shift_key(change, "at", delta)
     return ReplayEvent(at=event.at + delta, kind=event.kind, body=body, line=event.line)
+
+
+def starting_at(events: Iterable[ReplayEvent], start: datetime) -> Iterator[ReplayEvent]:
+    """The stream moved in time so that its first event happens at `start`."""
+    delta: timedelta | None = None
+    for event in events:
+        if delta is None:
+            delta = start - event.at
+        yield shift(event, delta)
+
+
+def alert_instances(event: ReplayEvent) -> list[tuple[str, str]]:
+    """(fingerprint, start) of each alert an event delivers, as the server tells instances apart;
+    the fingerprint is computed from the labels when the sender left it out, as the server does."""
+    if event.kind == "alertmanager":
+        alerts = event.body.get("alerts") if isinstance(event.body, dict) else None
+        return [
+            (str(a.get("fingerprint") or label_fingerprint(a.get("labels") or {})), str(a.get("startsAt")))
+            for a in alerts or ()
+            if isinstance(a, dict)
+        ]
+    if event.kind == "alerts":
+        found = []
+        for alert in event.body if isinstance(event.body, list) else [event.body]:
+            if not isinstance(alert, dict):
+                continue
+            labels = {"alertname": str(alert.get("name")), **(alert.get("labels") or {})}
+            labels.setdefault("severity", str(alert.get("severity")))
+            found.append(
+                (str(alert.get("fingerprint") or label_fingerprint(labels)), str(alert.get("timestamp")))
+            )
+        return found
+    return []
 
 
 def _event(document: dict[str, Any], line: int) -> ReplayEvent:

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ import aiohttp
 from rich.console import Console
 
 from bot.commands.common import CommandError, guarded, progress_lines
-from integrations.recordings import RecordingError, ReplayEvent, read_recording, shift
+from integrations.recordings import RecordingError, ReplayEvent, read_recording, starting_at
 
 RETRIES = 8
 
@@ -85,19 +85,19 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 def _timed(events: Iterator[ReplayEvent], args: argparse.Namespace) -> Iterator[ReplayEvent]:
-    delta = None
-    for event in events:
-        if args.keep_timestamps:
-            yield event
-            continue
-        if delta is None:
-            delta = datetime.now(UTC) - event.at
-        yield shift(event, delta)
+    return events if args.keep_timestamps else starting_at(events, datetime.now(UTC))
 
 
 async def send_all(
-    session: aiohttp.ClientSession, events: Iterator[ReplayEvent], speed: float, report: ReplayReport
+    session: aiohttp.ClientSession,
+    events: Iterator[ReplayEvent],
+    speed: float,
+    report: ReplayReport,
+    *,
+    on_sent: Callable[[ReplayEvent], None] | None = None,
 ) -> None:
+    """Send `events` in order, each at its time relative to the first divided by `speed` (0: at
+    once); `on_sent` hears of each one the server accepted. `nocbot demo` replays through this too."""
     first_at: datetime | None = None
     started = time.monotonic()
     for event in events:
@@ -108,10 +108,12 @@ async def send_all(
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        await _send(session, event, report)
+        if await _send(session, event, report) and on_sent is not None:
+            on_sent(event)
 
 
-async def _send(session: aiohttp.ClientSession, event: ReplayEvent, report: ReplayReport) -> None:
+async def _send(session: aiohttp.ClientSession, event: ReplayEvent, report: ReplayReport) -> bool:
+    """POST one event, retrying while the server is unavailable; True when it was accepted."""
     backoff = 0.2
     for attempt in range(RETRIES + 1):
         try:
@@ -124,16 +126,17 @@ async def _send(session: aiohttp.ClientSession, event: ReplayEvent, report: Repl
                 if response.status >= 400:
                     text = (await response.text())[:300]
                     report.rejected.append(f"line {event.line}: HTTP {response.status} {text}")
-                    return
+                    return False
                 report.events += 1
                 report.items += event.items()
-                return
+                return True
         except aiohttp.ClientConnectionError:
             if attempt == RETRIES:
                 raise
             report.retries += 1
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10)
+    return False
 
 
 def _retry_after(response: aiohttp.ClientResponse, default: float) -> float:
