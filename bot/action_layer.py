@@ -1,9 +1,9 @@
 """`ChatActions` implemented over the engine: what a click, a command or a question does.
 
-Surfaces translate; this decides. Stale clicks: acknowledging or resolving an incident that changed
-since the card was drawn is still what the responder meant, so it is done (a second click finds it
-already handled); merging, splitting or running a playbook on a changed incident is refused as
-stale and the card is redrawn, because what the responder saw is no longer what would be acted on.
+Surfaces translate; this decides. Stale clicks: acknowledging, resolving or running a playbook
+on an incident that changed since the card was drawn is still what the responder meant, so it is
+done (a second click finds it already handled); merging or splitting a changed incident is refused
+as stale and the card is redrawn, because what the responder saw is no longer what would be acted on.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ _RESULTS: Mapping[Result, Outcome] = {
     Result.NOT_FOUND: Outcome.NOT_FOUND,
     Result.INVALID: Outcome.INVALID,
 }
-_CHANGES_MEANING = frozenset({ActionKind.MERGE, ActionKind.SPLIT, ActionKind.RUN_PLAYBOOK})
+# a newer version (more alerts, new enrichment) changes what these would do; a playbook is
+# checked against the incident by the playbook service itself when it is requested
+_CHANGES_MEANING = frozenset({ActionKind.MERGE, ActionKind.SPLIT})
 
 
 class ActionLayer:

@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
 from bot.action_layer import ActionLayer
 from bot.cards import StoredCardViews
+from bot.console.routes import install_console
+from bot.escalation_actions import ChatEscalation
+from bot.feed import install_feed
 from bot.http import chart_routes, ingest_routes, ops_routes, read_routes, responder_routes, silence_routes
 from bot.http.links import LinkSigner
 from bot.http.middleware import bearer_auth, json_errors, request_context
@@ -31,6 +36,7 @@ from bot.keys import (
     KNOWN_SERIES,
     LINKS,
     OUTBOX,
+    PLAYBOOKS,
     RESPONDERS,
     SCORER,
     SETTINGS,
@@ -38,8 +44,12 @@ from bot.keys import (
     TELEMETRY,
     TIMELINE,
 )
+from bot.pagerduty.keys import ESCALATION
+from bot.pagerduty.wiring import install_pagerduty, pagerduty_deliverer
+from bot.playbook_actions import ChatPlaybooks
 from bot.settings import Settings
 from bot.slack.wiring import install_slack
+from bot.teams.wiring import install_teams
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
@@ -48,16 +58,22 @@ from engine.clustering.correlator import AlertCorrelator
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.outbox import OutboxWorker
+from engine.playbook_runs import PlaybookRuns
+from engine.playbooks import PlaybookLibrary, load_library
+from engine.playbooks.matching import facts_of
 from engine.responders import Responders
 from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
+from engine.storage.records import IncidentDetail
 from engine.storage.rollup_rows import run_rollups
 from engine.storage.store import Store
 from engine.timeline import Timeline
 from engine.watch import MetricLimit, MetricWatch
 from integrations.nocbot_api import KnownSeries
+from integrations.pagerduty import DESTINATION as PAGERDUTY
+from integrations.playbook_steps import PlaybookExecutors
 from nlq.answer import Answer, answer
 
 log = logging.getLogger("nocbot")
@@ -88,10 +104,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(_enrichment)
     app.cleanup_ctx.append(_detector_state)
     app.cleanup_ctx.append(_rollups)
-    # surfaces open after the database (they act through it) and register their deliverers;
+    install_pagerduty(app, settings.pagerduty)
+    app.cleanup_ctx.append(_playbooks)
+    app.cleanup_ctx.append(_chat)
+    # surfaces open after the action layer (they act through it) and register their deliverers;
     # the outbox opens last so that it closes first, before the surfaces it delivers through
     install_slack(app, settings.slack, lambda app: app[ACTIONS])
+    install_teams(app, settings.teams, lambda app: app[ACTIONS])
     app.cleanup_ctx.append(_outbox)
+    install_feed(app)
+    install_console(app)
     app.add_routes(ingest_routes.routes)
     app.add_routes(read_routes.routes)
     app.add_routes(ops_routes.routes)
@@ -120,7 +142,7 @@ async def _incident_clock(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _enrichment(app: web.Application) -> AsyncIterator[None]:
-    worker = EnrichmentWorker(app[STORE], app[CATALOG], app[CLOCK])
+    worker = EnrichmentWorker(app[STORE], app[CATALOG], app[CLOCK], app[TIMELINE])
     app[INGEST].subscribe(worker.incidents_changed)
     app[ENRICHMENT] = worker
     task = asyncio.create_task(worker.run(), name="enrichment")
@@ -176,31 +198,93 @@ async def _rollups(app: web.Application) -> AsyncIterator[None]:
 
 def chat_surfaces(settings: Settings) -> tuple[str, ...]:
     """The surfaces that show incident cards, in the order they are drawn."""
-    return ("slack",) if settings.slack.enabled else ()
+    return tuple(
+        name for name, on in (("slack", settings.slack.enabled), ("teams", settings.teams.enabled)) if on
+    )
 
 
 async def _outbox(app: web.Application) -> AsyncIterator[None]:
-    deliverers = app[DELIVERERS]
-    worker = OutboxWorker(app[STORE], app[CLOCK], deliverers)
-    app[OUTBOX] = worker
-    app[INGEST].subscribe(lambda _changes: worker.wake())
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop), name="outbox")
-    yield
-    stop.set()
-    try:
-        await asyncio.wait_for(task, OUTBOX_DRAIN_SECONDS)
-    except TimeoutError:
-        log.warning("outbox still delivering at shutdown; the rest goes out after the restart")
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        deliverers = app[DELIVERERS]
+        if settings.pagerduty.enabled:
+            deliverers[PAGERDUTY] = pagerduty_deliverer(settings.pagerduty, session)
+        worker = OutboxWorker(app[STORE], app[CLOCK], deliverers)
+        app[OUTBOX] = worker
+        app[INGEST].subscribe(lambda _changes: worker.wake())
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop), name="outbox")
+        yield
+        stop.set()
+        try:
+            await asyncio.wait_for(task, OUTBOX_DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning("outbox still delivering at shutdown; the rest goes out after the restart")
 
 
-def _actions(app: web.Application) -> ActionLayer:
+async def _playbooks(app: web.Application) -> AsyncIterator[None]:
+    """Playbook runs: requested and approved from chat, run here step by step, resumed after a crash."""
     settings, store, clock = app[SETTINGS], app[STORE], app[CLOCK]
+    library = (
+        load_library(settings.playbooks_dir, allowed_commands=settings.playbook_commands)
+        if settings.playbooks_dir
+        else PlaybookLibrary()
+    )
+    escalation = ChatEscalation(app[ESCALATION]) if settings.pagerduty.enabled else None
+    async with aiohttp.ClientSession() as session:
+        runs = PlaybookRuns(
+            store,
+            clock,
+            library,
+            PlaybookExecutors(session, store, clock, allowed_commands=settings.playbook_commands),
+            app[TIMELINE],
+            escalate=escalation.for_playbook if escalation is not None else None,
+            resolve=app[RESPONDERS].auto_resolve,
+            # only what a playbook names as {{ secrets.NAME }} is ever read from it
+            secrets=dict(os.environ),
+        )
+        app[PLAYBOOKS] = runs
+        await runs.resume_interrupted()
+        stop = asyncio.Event()
+        task = asyncio.create_task(runs.run_worker(stop), name="playbooks")
+        yield
+        stop.set()
+        await task
+        await runs.close()
+
+
+async def _chat(app: web.Application) -> AsyncIterator[None]:
+    """The one action layer and the card views every surface draws from."""
+    settings, store, clock = app[SETTINGS], app[STORE], app[CLOCK]
+    runs = app[PLAYBOOKS]
+
+    def playbooks_for(detail: IncidentDetail) -> list[str]:
+        alerts = [stored.alert for stored in detail.alerts]
+        facts = facts_of(alerts, detail.incident.services)
+        return runs.library.matching(facts.labels, sorted(facts.services), sorted(facts.alertnames))
+
+    app[CARDS] = StoredCardViews(
+        store,
+        clock,
+        links=app[LINKS],
+        base_url=settings.base_url,
+        tz=ZoneInfo(settings.timezone),
+        playbooks=playbooks_for,
+        can_escalate=settings.pagerduty.enabled,
+    )
 
     async def ask(question: str) -> Answer:
         return await answer(question, store.engine, clock.now(), settings.timezone)
 
-    return ActionLayer(app[RESPONDERS], app[INGEST], clock, ask=ask)
+    app[ACTIONS] = ActionLayer(
+        app[RESPONDERS],
+        app[INGEST],
+        clock,
+        ask=ask,
+        playbooks=ChatPlaybooks(runs),
+        escalation=ChatEscalation(app[ESCALATION]) if settings.pagerduty.enabled else None,
+    )
+    yield
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -231,10 +315,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await ingest.start()
         app[INGEST] = ingest
         app[RESPONDERS] = Responders(ingest)
-        app[CARDS] = StoredCardViews(
-            store, app[CLOCK], links=app[LINKS], base_url=settings.base_url, tz=ZoneInfo(settings.timezone)
-        )
-        app[ACTIONS] = _actions(app)
         log.info("database ready", extra={"backend": engine.dialect.name})
         yield
     finally:

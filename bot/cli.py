@@ -21,6 +21,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "train_priority",
     "rollup",
     "ask",
+    "playbooks",
+    "doctor",
+    "slack_manifest",
+    "teams_package",
 )
 
 

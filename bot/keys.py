@@ -14,6 +14,7 @@ from engine.clock import Clock
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.outbox import Deliverer, OutboxWorker
+from engine.playbook_runs import PlaybookRuns
 from engine.responders import Responders
 from engine.scoring import PriorityScorer
 from engine.storage.store import Store
@@ -38,3 +39,4 @@ TIMELINE = web.AppKey("timeline", Timeline)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 DELIVERERS = web.AppKey("deliverers", dict[str, Deliverer])
 """Outbox destination → deliverer; each surface's cleanup context registers its own."""
+PLAYBOOKS = web.AppKey("playbooks", PlaybookRuns)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.pagerduty.settings import PagerDutySettings
 from bot.setting_spec import SettingsError, SettingSpec
 from bot.slack.settings import SlackSettings
+from bot.teams.settings import TeamsSettings
 
 __all__ = ["DEFAULT_DATABASE_URL", "SETTINGS", "SURFACE_SETTINGS", "SettingSpec", "Settings", "SettingsError"]
 
@@ -82,6 +84,14 @@ def _metric_limits(raw: str) -> tuple[str, ...]:
     return specs
 
 
+def _paths(raw: str) -> tuple[str, ...]:
+    paths = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for path in paths:
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r} is not an absolute path")
+    return paths
+
+
 def _log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -138,6 +148,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "playbooks_dir", "NOCBOT_PLAYBOOKS_DIR", "", "Directory of playbook YAML files.", _optional_path
     ),
     SettingSpec(
+        "playbook_commands",
+        "NOCBOT_PLAYBOOK_COMMANDS",
+        "",
+        "Absolute paths of the executables playbook command steps may run (comma-separated); "
+        "empty: no command step can run.",
+        _paths,
+    ),
+    SettingSpec(
         "max_body_bytes",
         "NOCBOT_MAX_BODY_BYTES",
         str(8 * 1024 * 1024),
@@ -178,7 +196,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
 
 
 # fields of Settings that hold a surface's or integration's own settings object
-SURFACE_SETTINGS = ("slack",)
+SURFACE_SETTINGS = ("slack", "pagerduty", "teams")
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,7 @@ class Settings:
     timezone: str = "UTC"
     catalog_path: Path | None = None
     playbooks_dir: Path | None = None
+    playbook_commands: tuple[str, ...] = ()
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_items: int = 50000
     metric_limits: tuple[str, ...] = ()
@@ -200,6 +219,8 @@ class Settings:
     shutdown_timeout: int = 30
     # each chat surface and external system parses its own settings (own spec table, own module)
     slack: SlackSettings = field(default_factory=SlackSettings)
+    pagerduty: PagerDutySettings = field(default_factory=PagerDutySettings)
+    teams: TeamsSettings = field(default_factory=TeamsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -211,6 +232,8 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"{spec.env}={raw!r}: {exc}") from None
         values["slack"] = SlackSettings.from_env(environ)
+        values["pagerduty"] = PagerDutySettings.from_env(environ)
+        values["teams"] = TeamsSettings.from_env(environ)
         return cls(**values)
 
     def check_serving(self) -> None:

@@ -19,6 +19,7 @@ from engine.ingest import IncidentChanges
 from engine.storage.enrichment_rows import enrich, load_enrichment, save_enrichment
 from engine.storage.schema import incidents
 from engine.storage.store import Store
+from engine.timeline import Timeline
 
 log = logging.getLogger("nocbot.enrichment")
 
@@ -26,10 +27,13 @@ MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 
 
 class EnrichmentWorker:
-    def __init__(self, store: Store, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog, clock: Clock, timeline: Timeline | None = None
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.timeline = timeline or Timeline()
         self._pending: dict[int, None] = {}  # insertion-ordered set: oldest request first
         self._wake = asyncio.Event()
 
@@ -78,4 +82,5 @@ class EnrichmentWorker:
                     .where(incidents.c.id == incident_id)
                     .values(version=incidents.c.version + 1)
                 )
+                await self.timeline.redraw(conn, [incident_id], now)
         return changed

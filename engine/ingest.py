@@ -26,7 +26,7 @@ from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
 from engine.scoring import PriorityAssessment, PriorityScorer
-from engine.storage import incident_rows, silence_rows
+from engine.storage import incident_rows, silence_rows, writer_turns
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
@@ -36,6 +36,7 @@ from engine.timeline import Timeline
 from engine.triage import prioritize
 from engine.watch import MetricWatch
 
+CORRELATOR = "correlator"
 log = logging.getLogger("nocbot.ingest")
 
 CorrelatorFactory = Callable[[ReservedIds], AlertCorrelator]
@@ -90,6 +91,7 @@ class IngestService:
         self._unscored: set[int] = set()  # grew since, but scoring was throttled
         self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
         self._stale = False  # memory may be ahead of the database: rebuild before the next decision
+        self._epoch = -1  # the writer-turn counter this process's correlator reflects
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
 
@@ -102,12 +104,17 @@ class IngestService:
         correlator = self._factory(self._ids)
         now = self.clock.now()
         async with self.store.engine.connect() as conn:
+            # read before the incidents: a turn taken meanwhile makes this older, never newer
+            epoch = await writer_turns.current(conn, CORRELATOR)
             stored = await incident_rows.open_incidents_with_alerts(conn)
             in_force = await silence_rows.current_silences(conn, now)
         correlator.restore([StoredIncident(id=i, alerts=a) for i, a in stored], now)
         correlator.set_silences(in_force)
         self.correlator = correlator
         self._stale = False
+        self._epoch = epoch
+        self._alert_ids.clear()
+        self._assessments.clear()
         log.info("correlator restored", extra={"open_incidents": len(stored)})
 
     async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
@@ -116,6 +123,7 @@ class IngestService:
                 await self.start()
             try:
                 async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
                     await self._ids.refill(conn, len(batch))
                     result = await self._store_alerts(conn, batch)
                     changes = await self._correlate(conn, result)
@@ -133,6 +141,7 @@ class IngestService:
                         self._assessments.pop(incident_id, None)
                     changes.reprioritized |= set(reprioritized)
                     await self._show(conn, changes, self.clock.now())
+                    await self._end_turn(conn, turn)
             except BaseException:
                 # nothing of this batch was stored: forget ids reserved or learned inside it
                 self._ids.forget()
@@ -151,6 +160,7 @@ class IngestService:
             changes = IncidentChanges()
             try:
                 async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
                     for closure in self.correlator.tick(now):
                         await self._close(conn, closure, now, changes)
                     # growth that was throttled during a flood gets its score now
@@ -170,6 +180,7 @@ class IngestService:
                     )
                     self._mark_scored(catch_up, now)
                     await self._show(conn, changes, now)
+                    await self._end_turn(conn, turn)
             except BaseException:
                 await self._recover()
                 raise
@@ -181,8 +192,10 @@ class IngestService:
         async with self._lock:
             now = self.clock.now()
             async with self.store.transaction() as conn:
+                turn = await self._take_turn(conn)
                 silence_id = await silence_rows.create_silence(conn, silence, now)
                 in_force = await silence_rows.current_silences(conn, now)
+                await self._end_turn(conn, turn)
             self.correlator.set_silences(in_force)
             return silence_id
 
@@ -190,8 +203,10 @@ class IngestService:
         async with self._lock:
             now = self.clock.now()
             async with self.store.transaction() as conn:
+                turn = await self._take_turn(conn)
                 expired = await silence_rows.expire_silence(conn, silence_id, now)
                 in_force = await silence_rows.current_silences(conn, now)
+                await self._end_turn(conn, turn)
             self.correlator.set_silences(in_force)
             return expired
 
@@ -272,11 +287,12 @@ class IngestService:
             now = self.clock.now()
             changes = IncidentChanges()
             try:
-                closure = self.correlator.close(incident_id, now, actor=actor)
-            except CorrectionError:
-                closure = IncidentClosure(incident_id, now, f"closed by {actor}")
-            try:
                 async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
+                    try:
+                        closure = self.correlator.close(incident_id, now, actor=actor)
+                    except CorrectionError:
+                        closure = IncidentClosure(incident_id, now, f"closed by {actor}")
                     closed = await incident_rows.close_incident(
                         conn, incident_id, at=now, reason=closure.reason, actor=actor, now=now
                     )
@@ -286,6 +302,7 @@ class IngestService:
                         )
                         changes.closed.add(incident_id)
                         await self.timeline.status_changed(conn, [incident_id], "resolved", now)
+                    await self._end_turn(conn, turn)
             except BaseException:
                 await self._recover()
                 raise
@@ -297,10 +314,11 @@ class IngestService:
         """Move every alert of `other` into `into`; raises CorrectionError when that makes no sense."""
         async with self._lock:
             now = self.clock.now()
-            correction = self.correlator.merge(into, other, now, actor=actor)
             changes = IncidentChanges(grown={into}, closed={other})
             try:
                 async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
+                    correction = self.correlator.merge(into, other, now, actor=actor)
                     await incident_rows.move_alerts(conn, other, into)
                     reason = f"merged into #{into} by {actor}"
                     await incident_rows.close_incident(
@@ -313,6 +331,9 @@ class IngestService:
                     )
                     await self.timeline.note(conn, other, kind="resolved", text=reason, actor=actor, now=now)
                     await self.timeline.status_changed(conn, [other], "resolved", now)
+                    await self._end_turn(conn, turn)
+            except CorrectionError:
+                raise  # refused before anything changed: memory and database still agree
             except BaseException:
                 await self._recover()
                 raise
@@ -325,6 +346,7 @@ class IngestService:
             now = self.clock.now()
             try:
                 async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
                     await self._ids.refill(conn, 1)
                     by_key = await incident_rows.alert_ids_by_key(conn, incident_id)
                     keys = [key for key, alert_id in by_key.items() if alert_id in set(alert_ids)]
@@ -374,6 +396,7 @@ class IngestService:
                         actor=actor,
                         now=now,
                     )
+                    await self._end_turn(conn, turn)
             except CorrectionError:
                 await self._recover()
                 raise
@@ -383,6 +406,20 @@ class IngestService:
                 raise
             self._notify(IncidentChanges(opened={correction.target}, grown={incident_id}))
             return correction
+
+    async def _take_turn(self, conn: AsyncConnection) -> int:
+        """Decide only with a current correlator: another replica may have decided since this one
+        did (it moved the turn counter); then memory is rebuilt from the database first."""
+        epoch = await writer_turns.take(conn, CORRELATOR)
+        if epoch != self._epoch:
+            log.info("another replica decided: rebuilding the correlator", extra={"turn": epoch})
+            await self.start()
+        return epoch
+
+    async def _end_turn(self, conn: AsyncConnection, epoch: int) -> None:
+        # this process's view is the database's once the transaction commits; if it rolls back,
+        # _recover rebuilds and reads the counter again
+        self._epoch = await writer_turns.advance(conn, CORRELATOR, epoch)
 
     async def _show(self, conn: AsyncConnection, changes: IncidentChanges, now: datetime) -> None:
         """Queue what a batch changed for the chat surfaces and status followers (same transaction)."""

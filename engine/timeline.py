@@ -74,7 +74,7 @@ class Timeline:
                 destination=surface,
                 kind=REPLY,
                 key=f"reply:{surface}:{incident_id}:{entry}",
-                payload={"incident": incident_id, "text": text, "kind": kind},
+                payload={"incident": incident_id, "text": text, "kind": kind, "detail": detail or {}},
                 incident_id=incident_id,
                 now=now,
             )

@@ -432,6 +432,29 @@ def incident_actions(
     return tuple(actions)
 
 
+def reply_actions(incident_id: int, kind: str, detail: Mapping[str, Any] | None) -> tuple[ActionView, ...]:
+    """Buttons under a timeline reply: approving or denying a requested playbook run, cancelling
+    a running one. The version is 0: a run's buttons do not go stale with the incident."""
+    run_id = (detail or {}).get("run_id")
+    if not isinstance(run_id, int) or not 0 < run_id <= MAX_ID:
+        return ()
+    run = str(run_id)
+
+    def action(kind_: ActionKind, label: str, style: ActionStyle, confirm: str | None = None) -> ActionView:
+        return ActionView(
+            f"nocbot.run.{kind_.value}", label, ActionValue(incident_id, 0, kind_, run), style, confirm
+        )
+
+    if kind == "playbook_requested":
+        return (
+            action(ActionKind.APPROVE_RUN, "Approve", ActionStyle.PRIMARY, "Run this playbook now?"),
+            action(ActionKind.DENY_RUN, "Deny", ActionStyle.DANGER),
+        )
+    if kind in ("playbook_approved", "playbook_running"):
+        return (action(ActionKind.CANCEL_RUN, "Cancel run", ActionStyle.DANGER, "Stop this playbook run?"),)
+    return ()
+
+
 def _fits_argument(name: str) -> bool:
     return 0 < len(name) <= MAX_ARGUMENT_CHARS and name.isprintable()
 

@@ -127,11 +127,17 @@ def _blocks(view: IncidentView, detail: _Detail) -> list[Block]:
     return [*top, *actions, *_section_blocks(view.sections, detail, room), *footer]
 
 
-def timeline_message(text: str) -> list[Block]:
-    """A thread reply for one timeline entry ("alice acknowledged", "3 more alerts joined")."""
+def timeline_message(text: str, actions: Sequence[ActionView] = ()) -> list[Block]:
+    """A thread reply for one timeline entry ("alice acknowledged", "3 more alerts joined"), with
+    the buttons it offers (approve or deny a playbook run)."""
     lines = text.splitlines() or [""]
     body = fit_items(lines, lambda line, room: clip(line, room, escape), MAX_TEXT)
-    return [_section(body)]
+    blocks = [_section(body)]
+    if actions:
+        blocks.append(
+            {"type": "actions", "elements": [_button(action) for action in actions[:MAX_ACTION_ELEMENTS]]}
+        )
+    return blocks
 
 
 def ephemeral_error(message: str, hint: str | None = None) -> list[Block]:

@@ -21,7 +21,7 @@ from engine.storage import chat_message_rows
 from engine.storage.outbox_rows import OutboxItem
 from engine.storage.store import Store
 from engine.timeline import CARD, REPLY, card_key
-from engine.view import IncidentView
+from engine.view import IncidentView, reply_actions
 from integrations.slack_blocks import incident_message, timeline_message
 
 log = logging.getLogger("nocbot.slack.outbox")
@@ -116,10 +116,14 @@ class SlackDeliverer:
             raise RetryLater(CARD_NOT_POSTED_YET, "the card is not posted yet")
         assert message.message_id is not None
         text = str(item.payload.get("text") or "")
+        detail = item.payload.get("detail")
+        actions = reply_actions(
+            incident_id, str(item.payload.get("kind") or ""), detail if isinstance(detail, dict) else None
+        )
         await self.poster.post_reply(
             PostedMessage(message.channel, message.message_id),
             text=text,
-            blocks=timeline_message(text),
+            blocks=timeline_message(text, actions),
             key=item.key,
             maybe_posted_since=item.created_at.timestamp() if item.attempts else None,
         )

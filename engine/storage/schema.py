@@ -290,6 +290,10 @@ playbook_runs = Table(
     Column("finished_at", Instant),
     Column("current_step", Integer),
     Column("error", Text),
+    Column("revision", String(64)),  # sha256 of the playbook file the run was requested with
+    # the replica executing a running run, and until when; an expired lease is taken over (0004)
+    Column("worker", String(64)),
+    Column("lease_until", Instant),
     Index(None, "incident_id"),
     Index(None, "status"),
 )
@@ -374,6 +378,14 @@ rollup_state = Table(
     Column("level", String(8), primary_key=True),
     Column("watermark", BigInteger, nullable=False),  # epoch milliseconds
     Column("updated_at", Instant, nullable=False),
+)
+
+# One deciding writer at a time across replicas (engine/storage/writer_turns.py, migration 0005).
+writer_turns = Table(
+    "writer_turns",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
 )
 
 # Enrichment asks which neighbours of an incident's services are alerting right now: firing alerts

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
+from bot.pagerduty.settings import PAGERDUTY_SETTINGS
 from bot.settings import SETTINGS
 from bot.slack.settings import SLACK_SETTINGS
+from bot.teams.settings import TEAMS_SETTINGS
 
-ALL_SETTINGS = (*SETTINGS, *SLACK_SETTINGS)
+ALL_SETTINGS = (*SETTINGS, *SLACK_SETTINGS, *PAGERDUTY_SETTINGS, *TEAMS_SETTINGS)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

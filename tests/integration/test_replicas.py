@@ -1,0 +1,54 @@
+"""Two replicas on one database: alerts may reach either, and the incidents are the ones a single
+process would have made — each replica's correlator catches up with what the other decided."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.settings import Settings
+from tests.conftest import TOKEN, AppClient, auth
+
+
+def alert(name: str, host: str, minutes_ago: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "severity": "critical",
+        "labels": {"service": "checkout", "host": host},
+        "summary": f"{name} on {host}",
+        "starts_at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
+    }
+
+
+async def incidents(client: AppClient) -> list[dict[str, Any]]:
+    page = await (await client.get("/api/v1/incidents", headers=auth())).json()
+    return list(page["items"])
+
+
+async def test_alerts_split_across_two_replicas_group_as_on_one(make_client: Any, database_url: str) -> None:
+    settings = Settings(database_url=database_url, ingest_token=TOKEN)
+    first = await make_client(settings)
+    second = await make_client(settings)  # started before anything exists: its memory is empty
+
+    for n, replica in enumerate([first, second, first, second, second]):
+        body = [alert("CheckoutLatencyHigh", f"co-{n}", minutes_ago=5 - n)]
+        response = await replica.post("/api/v1/alerts", json=body, headers=auth())
+        assert response.status in (200, 202), await response.text()
+
+    seen_by_first, seen_by_second = await incidents(first), await incidents(second)
+    assert seen_by_first == seen_by_second
+    assert [item["alert_count"] for item in seen_by_first] == [5], "one incident, not one per replica"
+
+    # a responder's resolve on one replica is known to the other before it decides again
+    incident_id = seen_by_first[0]["id"]
+    response = await first.post(
+        f"/api/v1/incidents/{incident_id}/resolve", json={"actor": "ana"}, headers=auth()
+    )
+    assert response.status == 200
+    response = await second.post(
+        "/api/v1/alerts", json=[alert("CheckoutLatencyHigh", "co-9", 0)], headers=auth()
+    )
+    assert response.status in (200, 202)
+    after = await incidents(second)
+    assert len(after) == 2 and after[0]["id"] != incident_id, "a new incident, not a resolved one reopened"
+    assert after[0]["alert_count"] == 1
