@@ -49,6 +49,7 @@ from bot.pagerduty.wiring import install_pagerduty, pagerduty_deliverer
 from bot.playbook_actions import ChatPlaybooks
 from bot.settings import Settings
 from bot.slack.wiring import install_slack
+from bot.teams.auth import TeamsEndpoints
 from bot.teams.wiring import install_teams
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog, load_catalog
@@ -84,7 +85,10 @@ DETECTOR_SAVE_SECONDS = 60
 DETECTOR_SHUTDOWN_BUDGET = 20.0
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, teams_endpoints: TeamsEndpoints | None = None
+) -> web.Application:
+    """`clock` and `teams_endpoints` (Microsoft's identity services) are for tests and fakes."""
     settings.check_serving()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -110,7 +114,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     # surfaces open after the action layer (they act through it) and register their deliverers;
     # the outbox opens last so that it closes first, before the surfaces it delivers through
     install_slack(app, settings.slack, lambda app: app[ACTIONS])
-    install_teams(app, settings.teams, lambda app: app[ACTIONS])
+    install_teams(app, settings.teams, lambda app: app[ACTIONS], endpoints=teams_endpoints)
     app.cleanup_ctx.append(_outbox)
     install_feed(app)
     install_console(app)
