@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -58,7 +59,7 @@ from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
-from engine.outbox import OutboxWorker
+from engine.outbox import OutboxPolicy, OutboxWorker
 from engine.playbook_runs import PlaybookRuns
 from engine.playbooks import PlaybookLibrary, load_library
 from engine.playbooks.matching import facts_of
@@ -213,7 +214,8 @@ async def _outbox(app: web.Application) -> AsyncIterator[None]:
         deliverers = app[DELIVERERS]
         if settings.pagerduty.enabled:
             deliverers[PAGERDUTY] = pagerduty_deliverer(settings.pagerduty, session)
-        worker = OutboxWorker(app[STORE], app[CLOCK], deliverers)
+        policy = OutboxPolicy(lease=timedelta(seconds=settings.outbox_lease))
+        worker = OutboxWorker(app[STORE], app[CLOCK], deliverers, policy)
         app[OUTBOX] = worker
         app[INGEST].subscribe(lambda _changes: worker.wake())
         stop = asyncio.Event()

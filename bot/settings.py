@@ -186,6 +186,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("log_level", "NOCBOT_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
     SettingSpec(
+        "outbox_lease",
+        "NOCBOT_OUTBOX_LEASE",
+        "60",
+        "Seconds a replica holds an outbox delivery it took before another may retry it (longer than "
+        "any one delivery, Slack's and Teams' own retries included).",
+        _positive_int,
+    ),
+    SettingSpec(
         "shutdown_timeout",
         "NOCBOT_SHUTDOWN_TIMEOUT",
         "30",
@@ -216,6 +224,7 @@ class Settings:
     metric_limits: tuple[str, ...] = ()
     link_secret: str | None = None
     log_level: str = "INFO"
+    outbox_lease: int = 60
     shutdown_timeout: int = 30
     # each chat surface and external system parses its own settings (own spec table, own module)
     slack: SlackSettings = field(default_factory=SlackSettings)

@@ -47,7 +47,7 @@ class Deliverer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxPolicy:
-    lease: timedelta = timedelta(seconds=120)
+    lease: timedelta = timedelta(seconds=60)
     batch: int = 100
     poll_seconds: float = 1.0
     first_backoff: float = 1.0

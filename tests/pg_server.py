@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,9 @@ class PgServer:
     user: str
     password: str | None
     admin_database: str
+    control: Callable[[str], None] | None = None
+    """Run `pg_ctl <action>` ("stop" / "start") on a server the suite started itself; None for a
+    configured server, which the suite must not stop."""
 
     def url(self, database: str) -> str:
         auth = self.user if self.password is None else f"{self.user}:{self.password}"
@@ -132,7 +135,24 @@ def _throwaway_server(bindir: Path) -> Iterator[PgServer]:
                 "start",
             ]
         )
-        yield PgServer(host="127.0.0.1", port=port, user="postgres", password=None, admin_database="postgres")
+
+        def control(action: str) -> None:
+            ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "60"]
+            if action == "stop":
+                _run([*ctl, "-m", "fast", "stop"])
+            elif action == "start":
+                _run([*ctl, "-o", options, "-l", str(logfile), "start"])
+            else:
+                raise ValueError(action)
+
+        yield PgServer(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password=None,
+            admin_database="postgres",
+            control=control,
+        )
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(

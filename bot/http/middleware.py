@@ -95,7 +95,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         log.warning("database unavailable", extra={"error": str(exc)[:500]})
         return _unavailable()
     except DBAPIError as exc:
-        if exc.connection_invalidated:
+        if _connection_trouble(exc):
             log.warning("database connection lost", extra={"error": str(exc)[:500]})
             return _unavailable()
         log.exception("database error")
@@ -129,6 +129,15 @@ def _unauthorized(message: str) -> web.Response:
     return web.json_response(
         error_body(message), status=401, headers={"WWW-Authenticate": 'Bearer realm="nocbot"'}
     )
+
+
+def _connection_trouble(exc: DBAPIError) -> bool:
+    """The database went away or is restarting (SQLSTATE class 08 connection exception, 57 operator
+    intervention: "the database system is shutting down"), as opposed to a bug in a statement."""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(code, str) and code[:2] in ("08", "57")
 
 
 def _unavailable() -> web.Response:

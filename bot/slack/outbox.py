@@ -28,7 +28,7 @@ log = logging.getLogger("nocbot.slack.outbox")
 
 SURFACE = "slack"
 CARD_NOT_POSTED_YET = 2.0  # seconds: a reply waits for its card
-DEFAULT_RETRY = 30.0
+DEFAULT_RETRY = 10.0  # Slack kept failing past the poster's own retries and named no wait
 
 
 class SlackDeliverer:
@@ -93,6 +93,9 @@ class SlackDeliverer:
             key=card_key(SURFACE, incident_id),
             maybe_posted_since=since,
         )
+        if since is not None:
+            # an earlier attempt may have posted: what it posted was drawn then, not now
+            await self.poster.update_card(posted, text=arguments["text"], blocks=arguments["blocks"])
         async with self.store.transaction() as conn:
             await chat_message_rows.record_posted(
                 conn,

@@ -70,6 +70,7 @@ async def test_a_post_that_landed_before_a_crash_is_found_not_posted_again(
 
     await slack.deliver(item("card", card_key("slack", 7), {"incident": 7}, attempts=1))
     assert len(fake.messages(channel)) == 1, "found by its key, not posted twice"
+    assert "Checkout errors" in str(fake.messages(channel)[0]["blocks"]), "and drawn as the incident is now"
     async with store.engine.connect() as conn:
         message = await chat_message_rows.find(conn, 7, "slack")
     assert message is not None and message.message_id == fake.messages(channel)[0]["ts"]
