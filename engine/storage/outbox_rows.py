@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.storage.schema import outbox
@@ -72,10 +72,21 @@ async def enqueue(
     }
     statement = dialect_insert(conn, outbox).values(**values)
     if replace:
-        refreshed = {
+        refreshed: dict[str, Any] = {
             name: statement.excluded[name]
-            for name in ("payload", "status", "attempts", "next_attempt_at", "last_error", "created_at")
+            for name in ("payload", "status", "attempts", "last_error", "created_at")
         }
+        # never cut a lease short (another replica may be posting this very card right now) nor a
+        # wait a receiver asked for (429): the newer payload goes out when those are over
+        refreshed["next_attempt_at"] = case(
+            (
+                and_(
+                    outbox.c.status == PENDING, outbox.c.next_attempt_at > statement.excluded.next_attempt_at
+                ),
+                outbox.c.next_attempt_at,
+            ),
+            else_=statement.excluded.next_attempt_at,
+        )
         statement = statement.on_conflict_do_update(index_elements=["idempotency_key"], set_=refreshed)
     else:
         statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -124,29 +135,45 @@ async def claim_due(
 
 async def mark_sent(conn: AsyncConnection, item: OutboxItem, now: datetime) -> bool:
     """False when the row was replaced while it was being delivered: it stays pending for the
-    newer payload."""
+    newer payload, due now that this delivery's lease is over."""
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
         .values(status=SENT, sent_at=now, last_error=None)
     )
-    return bool(result.rowcount)
+    if result.rowcount:
+        return True
+    await _release(conn, item, now)
+    return False
+
+
+async def _release(conn: AsyncConnection, item: OutboxItem, at: datetime) -> None:
+    """End this delivery's lease on a row that was replaced meanwhile."""
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id, outbox.c.created_at != item.created_at, outbox.c.status == PENDING)
+        .values(next_attempt_at=at)
+    )
 
 
 async def retry_later(conn: AsyncConnection, item: OutboxItem, at: datetime, error: str) -> None:
+    """The receiver's wait holds for a newer payload of the same row too."""
     await conn.execute(
         update(outbox)
-        .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
+        .where(outbox.c.id == item.id, outbox.c.status == PENDING)
         .values(next_attempt_at=at, last_error=error[:2000])
     )
 
 
 async def mark_dead(conn: AsyncConnection, item: OutboxItem, now: datetime, error: str) -> None:
-    await conn.execute(
+    """Refused for good; a newer payload queued meanwhile still gets its own try."""
+    result = await conn.execute(
         update(outbox)
         .where(outbox.c.id == item.id, outbox.c.created_at == item.created_at)
         .values(status=DEAD, last_error=error[:2000], sent_at=now)
     )
+    if not result.rowcount:
+        await _release(conn, item, now)
 
 
 @dataclass(frozen=True, slots=True)

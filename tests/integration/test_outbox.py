@@ -216,3 +216,29 @@ async def test_a_dead_row_is_not_claimed_again(store: Store) -> None:
         await conn.execute(update(outbox).values(status="dead"))
     worker = OutboxWorker(store, FixedClock(NOW), {"slack": Recorder()})
     assert await worker.deliver_due() == 0
+
+
+async def test_a_redraw_during_a_delivery_does_not_hand_the_row_to_another_worker(store: Store) -> None:
+    """Replica A is posting card 1 when a change queues it again: replica B must not take it (it
+    would post a second card); A's finishing releases it, and the newer state goes out after."""
+    await incident(store, 1)
+    timeline = Timeline(["slack"])
+    async with store.transaction() as conn:
+        await timeline.redraw(conn, [1], NOW - timedelta(seconds=1))
+    clock = FixedClock(NOW)
+    other = Recorder()
+    second_worker = OutboxWorker(store, clock, {"slack": other})
+
+    class SlowPoster(Recorder):
+        async def deliver(self, item: OutboxItem) -> None:
+            async with store.transaction() as conn:  # the change, while A is posting
+                await timeline.redraw(conn, [1], NOW)  # due now, by itself
+            assert await second_worker.deliver_due() == 0, "leased to A"
+            await super().deliver(item)
+
+    first = SlowPoster()
+    await OutboxWorker(store, clock, {"slack": first}).deliver_due()
+    assert len(first.got) == 1 and not other.got
+    assert await second_worker.deliver_due() == 1, "released when A finished: the newer state goes out"
+    assert len(other.got) == 1
+    assert await statuses(store.engine) == {"card:slack:1": "sent"}
