@@ -167,10 +167,13 @@ async def main(args: argparse.Namespace) -> None:
 
         watching = asyncio.create_task(watch())
         alert_stream, point_stream = Stream("alerts"), Stream("points")
+        # --sticky: each source to one replica, as README advises; otherwise round-robin over both
+        alert_targets = replicas[:1] if args.sticky else replicas
+        point_targets = replicas[1:] if args.sticky else replicas
         await asyncio.gather(
-            paced(session, replicas, "/api/v1/alerts/alertmanager", alert_bodies(100, 7, 0.05), 100,
+            paced(session, alert_targets, "/api/v1/alerts/alertmanager", alert_bodies(100, 7, 0.05), 100,
                   args.alerts_per_second, seconds, alert_stream),
-            paced(session, replicas, "/api/v1/metrics", point_bodies(2000, 10_000, 7), 2000,
+            paced(session, point_targets, "/api/v1/metrics", point_bodies(2000, 10_000, 7), 2000,
                   args.points_per_second, seconds, point_stream),
         )  # fmt: skip
         drain_started = time.perf_counter()
@@ -198,7 +201,8 @@ async def main(args: argparse.Namespace) -> None:
         ]
 
     table = Table(
-        title=f"soak: {args.minutes:g} min, 2 replicas, {platform.node()}, {datetime.now(UTC):%Y-%m-%d}"
+        title=f"soak: {args.minutes:g} min, 2 replicas ({'sticky' if args.sticky else 'round-robin'}), "
+        f"{platform.node()}, {datetime.now(UTC):%Y-%m-%d}"
     )
     table.add_column("what")
     table.add_column("result", justify="right")
@@ -238,4 +242,7 @@ if __name__ == "__main__":
     parser.add_argument("--alerts-per-second", type=float, default=1000)
     parser.add_argument("--points-per-second", type=float, default=20000)
     parser.add_argument("--drain-seconds", type=float, default=600)
+    parser.add_argument(
+        "--sticky", action="store_true", help="alerts to one replica, points to the other (else round-robin)"
+    )
     asyncio.run(main(parser.parse_args()))
