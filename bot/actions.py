@@ -9,13 +9,17 @@ updates through the outbox; surfaces record nothing themselves.
 from __future__ import annotations
 
 import enum
+import logging
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from engine.clustering.silences import Matcher
 from engine.view import ActionKind
+
+log = logging.getLogger("nocbot.actions")
 
 # The same bounds as a silence created over the HTTP API.
 MIN_SILENCE = timedelta(minutes=1)
@@ -147,3 +151,22 @@ def format_duration(duration: timedelta) -> str:
     hours, minutes = divmod(rest, 60)
     parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
     return "".join(parts) or "0m"
+
+
+async def outcome_or_none(call: Awaitable[ActionOutcome]) -> ActionOutcome | None:
+    """The outcome, or None when the action layer failed (logged): a surface says "try again"
+    instead of failing the request Slack or Teams is waiting on."""
+    try:
+        return await call
+    except Exception:
+        log.exception("action layer failed")
+        return None
+
+
+async def reply_or(call: Awaitable[ChatReply], failed: str) -> ChatReply:
+    """The reply, or `failed` (in the surface's words) when the action layer failed (logged)."""
+    try:
+        return await call
+    except Exception:
+        log.exception("action layer failed")
+        return ChatReply(failed, answered=False)

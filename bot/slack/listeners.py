@@ -11,14 +11,20 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionOutcome, Actor, ChatActions, ChatReply, format_duration, parse_duration
+from bot.actions import (
+    Actor,
+    ChatActions,
+    format_duration,
+    outcome_or_none,
+    parse_duration,
+    reply_or,
+)
 from bot.slack import commands, modals, replies
 from bot.slack.background import BackgroundWork
 from bot.slack.people import SlackPeople
@@ -111,7 +117,7 @@ class SlackListeners:
             await self._open_custom_silence(body, value, client, respond)
             return
         actor = await self._actor(body.get("user") or {})
-        outcome = await _guarded(
+        outcome = await outcome_or_none(
             self._actions.act(actor, value.incident_id, value.version, value.action, argument)
         )
         refusal = replies.refusal(outcome)
@@ -142,7 +148,7 @@ class SlackListeners:
     ) -> None:
         actor = await self._actor(body.get("user") or {})
         argument = format_duration(duration)
-        outcome = await _guarded(
+        outcome = await outcome_or_none(
             self._actions.act(actor, origin.incident_id, origin.version, ActionKind.SILENCE, argument)
         )
         refusal = replies.refusal(outcome)
@@ -156,11 +162,11 @@ class SlackListeners:
         actor = await self._actor({"id": body.get("user_id"), "name": body.get("user_name")})
         match command:
             case commands.Ask(question):
-                text = replies.reply_text(await _answered(self._actions.ask(actor, question)))
+                text = replies.reply_text(await reply_or(self._actions.ask(actor, question), replies.FAILED))
             case commands.Status():
-                text = replies.reply_text(await _answered(self._actions.status(actor)))
+                text = replies.reply_text(await reply_or(self._actions.status(actor), replies.FAILED))
             case commands.Silence(matchers, duration, reason):
-                outcome = await _guarded(self._actions.silence(actor, matchers, duration, reason))
+                outcome = await outcome_or_none(self._actions.silence(actor, matchers, duration, reason))
                 text = replies.refusal(outcome) or replies.done_text(outcome, "Silenced.")
         await _ephemeral(respond, text)
 
@@ -173,7 +179,7 @@ class SlackListeners:
             text = replies.usage_text(self._command)
         else:
             actor = await self._actor({"id": event.get("user")})
-            text = replies.reply_text(await _answered(self._actions.ask(actor, question)))
+            text = replies.reply_text(await reply_or(self._actions.ask(actor, question), replies.FAILED))
         await client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=text)
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -202,23 +208,6 @@ def _argument(value: ActionValue) -> str | None:
         seconds = silence_seconds(value.argument)  # ValueError for an unknown preset
         return None if seconds is None else format_duration(timedelta(seconds=seconds))
     return value.argument or None
-
-
-async def _guarded(call: Awaitable[ActionOutcome]) -> ActionOutcome | None:
-    """The outcome, or None when the action layer failed (logged; the responder is told)."""
-    try:
-        return await call
-    except Exception:
-        log.exception("action layer failed")
-        return None
-
-
-async def _answered(call: Awaitable[ChatReply]) -> ChatReply:
-    try:
-        return await call
-    except Exception:
-        log.exception("action layer failed")
-        return ChatReply(replies.FAILED, answered=False)
 
 
 async def _ephemeral(respond: AsyncRespond, text: str) -> None:

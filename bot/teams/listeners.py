@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
@@ -24,7 +24,16 @@ from typing import Any
 from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
-from bot.actions import ActionOutcome, Actor, ChatActions, ChatReply, Surface, format_duration, parse_duration
+from bot.actions import (
+    ActionOutcome,
+    Actor,
+    ChatActions,
+    Surface,
+    format_duration,
+    outcome_or_none,
+    parse_duration,
+    reply_or,
+)
 from bot.cards import CardViews
 from bot.slack.background import BackgroundWork
 from bot.slack.commands import Ask, Help, Silence, Status
@@ -186,11 +195,11 @@ class TeamsAgent(ActivityHandler):  # type: ignore[misc]  # the SDK is untyped
             case Help(problem):
                 answer = wording.usage_text(problem)
             case Ask(asked):
-                answer = wording.reply_text(await _answered(self._actions.ask(actor, asked)))
+                answer = wording.reply_text(await reply_or(self._actions.ask(actor, asked), wording.FAILED))
             case Status():
-                answer = wording.reply_text(await _answered(self._actions.status(actor)))
+                answer = wording.reply_text(await reply_or(self._actions.status(actor), wording.FAILED))
             case Silence(matchers, duration, reason):
-                outcome = await _guarded(self._actions.silence(actor, matchers, duration, reason))
+                outcome = await outcome_or_none(self._actions.silence(actor, matchers, duration, reason))
                 answer = wording.refusal(outcome) or wording.done_text(outcome, "Silenced.")
         await self._say(activity, answer)
 
@@ -269,19 +278,3 @@ def _outcome(task: asyncio.Future[ActionOutcome]) -> ActionOutcome | None:
 
 async def _finish(task: asyncio.Future[ActionOutcome]) -> None:
     await task
-
-
-async def _guarded(call: Awaitable[ActionOutcome]) -> ActionOutcome | None:
-    try:
-        return await call
-    except Exception:
-        log.exception("action layer failed")
-        return None
-
-
-async def _answered(call: Awaitable[ChatReply]) -> ChatReply:
-    try:
-        return await call
-    except Exception:
-        log.exception("action layer failed")
-        return ChatReply(wording.FAILED, answered=False)
