@@ -32,6 +32,7 @@ from bot.keys import (
     CATALOG,
     CLOCK,
     DELIVERERS,
+    DETECTOR_PARTITIONS,
     ENRICHMENT,
     INGEST,
     KNOWN_SERIES,
@@ -57,6 +58,8 @@ from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
+from engine.detector_ownership import Ownership
+from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.outbox import OutboxPolicy, OutboxWorker
@@ -158,36 +161,37 @@ async def _enrichment(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _detector_state(app: web.Application) -> AsyncIterator[None]:
-    """Saves what the detector learned, so a restart resumes every baseline where it was."""
+    """Splits the metric series between replicas (each detected once) and saves what the detector
+    learned, so a restart or a take-over resumes every baseline where it was."""
     ingest = app[INGEST]
+    if ingest.watch is None:
+        yield
+        return
+    partitions = DetectorPartitions(ingest.store, ingest.watch, ingest.alerts)
+    await partitions.start()
+    app[DETECTOR_PARTITIONS] = partitions
+    stop = asyncio.Event()
 
-    async def save() -> int:
-        if ingest.watch is None:
-            return 0
-        async with ingest.store.transaction() as conn:
-            return await ingest.watch.save(conn, app[CLOCK].now())
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(DETECTOR_SAVE_SECONDS)
+    async def save_periodically() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), DETECTOR_SAVE_SECONDS)
             try:
-                await save()
+                await partitions.save()
             except Exception:
                 log.exception("saving detector state failed")
 
-    task = asyncio.create_task(loop(), name="detector-state")
+    tasks = [
+        asyncio.create_task(partitions.run(stop), name="detector-partitions"),
+        asyncio.create_task(save_periodically(), name="detector-state"),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    # save the rest within a budget: what is left relearns, which costs alerts a warm-up, not data
-    deadline = asyncio.get_running_loop().time() + DETECTOR_SHUTDOWN_BUDGET
-    while ingest.watch is not None and ingest.watch.unsaved and asyncio.get_running_loop().time() < deadline:
-        try:
-            await save()
-        except Exception:
-            log.exception("saving detector state at shutdown failed")
-            break
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        await partitions.close(DETECTOR_SHUTDOWN_BUDGET)
+    except Exception:
+        log.exception("giving back detector partitions at shutdown failed")
 
 
 async def _rollups(app: web.Application) -> AsyncIterator[None]:
@@ -315,7 +319,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             scorer=scorer,
             catalog=catalog,
             team_timezone=ZoneInfo(settings.timezone),
-            watch=MetricWatch(limits=tuple(MetricLimit.parse(spec) for spec in settings.metric_limits)),
+            watch=MetricWatch(
+                limits=tuple(MetricLimit.parse(spec) for spec in settings.metric_limits),
+                ownership=Ownership(),
+            ),
             timeline=timeline,
         )
         await ingest.start()

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from bot.telemetry import Telemetry
 from engine.catalog import Catalog
 from engine.clock import Clock
+from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
 from engine.ingest import IngestService
 from engine.outbox import Deliverer, OutboxWorker
@@ -29,6 +30,7 @@ CLOCK = web.AppKey("clock", Clock)
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)
 INGEST = web.AppKey("ingest", IngestService)
+DETECTOR_PARTITIONS = web.AppKey("detector_partitions", DetectorPartitions)
 ENRICHMENT = web.AppKey("enrichment", EnrichmentWorker)
 RESPONDERS = web.AppKey("responders", Responders)
 KNOWN_SERIES = web.AppKey("known_series", KnownSeries)

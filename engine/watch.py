@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.detection.config import DetectorConfig
 from engine.detection.detector import StreamingDetector
 from engine.detection.forecast import BreachDecision, BreachRule, BreachWatch, forecast_breach
 from engine.detection.result import AnomalyEvent, DetectionResult, EpisodeEvent
+from engine.detector_ownership import Ownership
 from engine.fingerprint import label_fingerprint
 from engine.models import Alert, AlertSource, AlertStatus, PointBatch, SeriesRef, Severity
-from engine.storage import detector_rows
+from engine.storage import detector_partition_rows, detector_rows
 
 ANOMALY = "MetricAnomaly"
 PREDICTED_BREACH = "PredictedBreach"
@@ -62,8 +64,16 @@ class _Trend:
 
 
 class MetricWatch:
-    def __init__(self, config: DetectorConfig | None = None, limits: tuple[MetricLimit, ...] = ()) -> None:
+    def __init__(
+        self,
+        config: DetectorConfig | None = None,
+        limits: tuple[MetricLimit, ...] = (),
+        *,
+        ownership: Ownership | None = None,
+    ) -> None:
         self.detector = StreamingDetector(config)
+        # with several replicas each series is detected by one of them (None: by this process)
+        self.ownership = ownership
         self._limits = {limit.metric: limit.rule for limit in limits}
         self._slot_of: dict[int, int] = {}  # series id → detector slot
         self._series_of: list[int] = []  # slot → series id
@@ -73,18 +83,106 @@ class MetricWatch:
         self._lock = asyncio.Lock()
 
     async def observe(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> list[Alert]:
-        """Score the points (already stored) and return the alerts their series' episodes raise or end."""
+        """Score the points (already stored) and return the alerts their series' episodes raise or
+        end; points of series another replica detects are handed over to it instead."""
         if not len(batch):
             return []
         async with self._lock:
-            await self._assign_slots(conn, batch, series_ids)
-            series_slots = np.array([self._slot_of[sid] for sid in series_ids], dtype=np.int64)
-            slots = series_slots[np.asarray(batch.series_index, dtype=np.int64)]
-            result = self.detector.update(slots, batch.ts, batch.values)
-            self._dirty.update(int(s) for s in np.unique(slots))
-            raised = [await self._episode_alert(conn, event) for event in result.events()]
-            raised += await self._forecasts(conn, result)
-            return [alert for alert in raised if alert is not None]
+            point_series = np.asarray(series_ids, dtype=np.int64)[
+                np.asarray(batch.series_index, dtype=np.int64)
+            ]
+            ts = np.asarray(batch.ts, dtype=np.float64)
+            values = np.asarray(batch.values, dtype=np.float64)
+            if self.ownership is not None:
+                here = self.ownership.inline_mask(point_series)
+                if not here.all():
+                    elsewhere = ~here
+                    await detector_partition_rows.hand_over(
+                        conn,
+                        self.ownership.partitions_of(point_series[elsewhere]).tolist(),
+                        point_series[elsewhere].tolist(),
+                        ts[elsewhere].tolist(),
+                        values[elsewhere].tolist(),
+                    )
+                    point_series, ts, values = point_series[here], ts[here], values[here]
+            refs = dict(zip(series_ids, batch.series, strict=True))
+            return await self._detect(conn, point_series, ts, values, refs)
+
+    async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
+        """Detect points other replicas handed over for the partitions held here (oldest first);
+        returns how many were taken and the alerts they raise. A partition taken over is detected
+        inline once nothing handed over for it is left."""
+        if self.ownership is None:
+            return 0, []
+        async with self._lock:
+            held = self.ownership.held
+            taken = await detector_partition_rows.take_handed_over(conn, sorted(held), limit)
+            if len(taken.series_ids) < limit:
+                self.ownership.caught_up(held - taken.partitions)
+            if not taken.series_ids:
+                return 0, []
+            point_series = np.asarray(taken.series_ids, dtype=np.int64)
+            unseen = [sid for sid in dict.fromkeys(taken.series_ids) if sid not in self._slot_of]
+            refs = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
+            alerts = await self._detect(
+                conn, point_series, np.asarray(taken.ts, dtype=np.float64), np.asarray(taken.values), refs
+            )
+            return len(taken.series_ids), alerts
+
+    async def adopt(self, conn: AsyncConnection, partitions: frozenset[int]) -> None:
+        """Partitions this replica takes over: what it knows of their series may be older than what
+        the previous holder saved, so each known series reloads its saved state (or starts over)."""
+        if self.ownership is None or not partitions:
+            return
+        async with self._lock:
+            ownership = self.ownership
+            known = [sid for sid in self._slot_of if ownership.partition_of(sid) in partitions]
+            saved = await detector_rows.load_states(conn, known)
+            for sid in known:
+                slot = self._slot_of[sid]
+                if sid in saved:
+                    self.detector.load_series_state(slot, saved[sid])
+                else:
+                    self.detector.reset([slot])
+                self._trends.pop(slot, None)
+                self._dirty.discard(slot)
+
+    async def give_up(self, partitions: frozenset[int], *, keep_learning: bool) -> dict[int, bytes]:
+        """Stop detecting these partitions here; with `keep_learning`, the state of their series
+        learned since the last save is returned for saving before the lease is given back (a lease
+        that lapsed may already be someone else's: its state must not overwrite theirs)."""
+        if self.ownership is None or not partitions:
+            return {}
+        async with self._lock:
+            ownership = self.ownership
+            ownership.drop(partitions)
+            chosen = [
+                slot for slot in self._dirty if ownership.partition_of(self._series_of[slot]) in partitions
+            ]
+            self._dirty.difference_update(chosen)
+            if not keep_learning:
+                return {}
+            return await asyncio.to_thread(self._serialize, chosen)
+
+    async def _detect(
+        self,
+        conn: AsyncConnection,
+        point_series: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.float64],
+        values: npt.NDArray[np.float64],
+        refs: dict[int, SeriesRef],
+    ) -> list[Alert]:
+        if not len(point_series):
+            return []
+        distinct, position = np.unique(point_series, return_inverse=True)
+        await self._assign_slots(conn, distinct.tolist(), refs)
+        slot_of_distinct = np.fromiter((self._slot_of[sid] for sid in distinct.tolist()), dtype=np.int64)
+        slots = slot_of_distinct[position.ravel()]
+        result = self.detector.update(slots, ts, values)
+        self._dirty.update(int(s) for s in np.unique(slots))
+        raised = [await self._episode_alert(conn, event) for event in result.events()]
+        raised += await self._forecasts(conn, result)
+        return [alert for alert in raised if alert is not None]
 
     async def save(self, conn: AsyncConnection, now: datetime, *, limit: int = SAVE_BATCH) -> int:
         """Persist the state of up to `limit` series learned from since their last save; returns how
@@ -106,17 +204,18 @@ class MetricWatch:
     def _serialize(self, slots: list[int]) -> dict[int, bytes]:
         return {self._series_of[slot]: self.detector.series_state(slot) for slot in slots}
 
-    async def _assign_slots(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> None:
-        unseen = [sid for sid in dict.fromkeys(series_ids) if sid not in self._slot_of]
+    async def _assign_slots(
+        self, conn: AsyncConnection, series_ids: list[int], refs: dict[int, SeriesRef]
+    ) -> None:
+        unseen = [sid for sid in series_ids if sid not in self._slot_of]
         if not unseen:
             return
         saved = await detector_rows.load_states(conn, unseen)
-        ref_of = dict(zip(series_ids, batch.series, strict=True))
         for sid in unseen:
             slot = len(self._series_of)
             self._slot_of[sid] = slot
             self._series_of.append(sid)
-            self._refs.append(ref_of[sid])
+            self._refs.append(refs[sid])
             self.detector.reserve(slot + 1)
             if sid in saved:
                 self.detector.load_series_state(slot, saved[sid])

@@ -184,6 +184,35 @@ detector_state = Table(
     Column("updated_at", Instant, nullable=False),
 )
 
+# Detector ownership across replicas: series are split into a fixed number of partitions, each
+# detected by the one replica holding its lease; a replica that receives points of a partition it
+# does not own hands them over through the inbox (migration 0006).
+detector_partitions = Table(
+    "detector_partitions",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("owner", String(64)),
+    Column("lease_until", Instant),
+)
+
+detector_replicas = Table(
+    "detector_replicas",
+    metadata,
+    Column("replica", String(64), primary_key=True),
+    Column("seen_until", Instant, nullable=False),
+)
+
+detector_inbox = Table(
+    "detector_inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partition", Integer, nullable=False),
+    Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", Float, nullable=False),  # epoch seconds, as the detector takes them
+    Column("value", Float, nullable=False),
+    Index(None, "partition", "id"),
+)
+
 change_events = Table(
     "change_events",
     metadata,

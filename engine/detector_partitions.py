@@ -1,0 +1,146 @@
+"""The lease loop that splits metric series between replicas, so each series is detected once.
+
+Every few seconds a replica says it is alive, renews its partition leases and takes free or lapsed
+ones up to its share (partitions over live replicas); partitions over its share are given back
+after their learned state is saved, so the next holder resumes the baselines instead of relearning.
+In between it drains the points other replicas handed over for its partitions. A replica that
+dies stops renewing; its partitions are taken over once their lease runs out, from the state it
+last saved (at most a save interval of learning is lost, no point is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from engine.models import Alert
+from engine.storage import detector_partition_rows, detector_rows
+from engine.storage.store import Store
+from engine.watch import SAVE_BATCH, MetricWatch
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=15)
+DRAIN_LIMIT = 5_000  # handed-over points per transaction
+
+
+class DetectorPartitions:
+    def __init__(
+        self,
+        store: Store,
+        watch: MetricWatch,
+        raise_alerts: Callable[[Sequence[Alert]], Awaitable[object]],
+        *,
+        replica: str | None = None,
+        lease: timedelta = LEASE,
+        drain_every: float = 0.2,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if watch.ownership is None:
+            raise ValueError("the watch has no ownership to keep")
+        self.store = store
+        self.watch = watch
+        self.ownership = watch.ownership
+        self.raise_alerts = raise_alerts
+        self.replica = replica or uuid.uuid4().hex
+        self.lease = lease
+        self.drain_every = drain_every
+        self._wall = wall
+        self._monotonic = monotonic
+        # a periodic save committing after a give-back would overwrite the next holder's state
+        self._saving = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Take this replica's share and catch up on it before serving: a lone replica detects
+        every series inline from its first point."""
+        async with self.store.transaction() as conn:
+            await detector_partition_rows.ensure_partitions(conn, self.ownership.count)
+        await self.renew()
+        while await self.drain() == DRAIN_LIMIT:
+            pass
+
+    async def run(self, stop: asyncio.Event) -> None:
+        renew_every = self.lease.total_seconds() / 3
+        next_renewal = self._monotonic() + renew_every
+        failing = False
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                # a failing database is retried at the renewal pace, not five times a second
+                await asyncio.wait_for(stop.wait(), renew_every if failing else self.drain_every)
+            if stop.is_set():
+                break
+            try:
+                if failing or self._monotonic() >= next_renewal:
+                    next_renewal = self._monotonic() + renew_every
+                    await self.renew()
+                while await self.drain() == DRAIN_LIMIT:
+                    pass
+            except Exception:
+                # leases lapse by themselves meanwhile, and handed-over points wait in the inbox
+                if not failing:
+                    log.warning("detector partitions: renewal or drain failed", exc_info=True)
+                failing = True
+            else:
+                failing = False
+
+    async def renew(self) -> None:
+        started = self._monotonic()
+        now = self._wall()
+        async with self.store.transaction() as conn:
+            live = await detector_partition_rows.announce(conn, self.replica, now, self.lease)
+            share = math.ceil(self.ownership.count / live)
+            held = await detector_partition_rows.hold(conn, self.replica, now, self.lease, share)
+        # trusted for two thirds of the lease: another replica may take it only once all of it passed
+        gained, lost = self.ownership.renewed(held, started + self.lease.total_seconds() * 2 / 3)
+        if lost:
+            log.warning(
+                "detector partitions taken over by another replica", extra={"partitions": sorted(lost)}
+            )
+            await self.watch.give_up(lost, keep_learning=False)
+        if gained:
+            async with self.store.transaction() as conn:
+                await self.watch.adopt(conn, gained)
+            log.info("detector partitions taken", extra={"partitions": sorted(gained)})
+        excess = frozenset(held[share:])
+        if excess:
+            await self.give_back(excess)
+
+    async def give_back(self, partitions: frozenset[int], *, keep_learning: bool = True) -> None:
+        async with self._saving:
+            states = await self.watch.give_up(partitions, keep_learning=keep_learning)
+            async with self.store.transaction() as conn:
+                await detector_rows.save_states(conn, states, self._wall())
+                await detector_partition_rows.release(conn, self.replica, sorted(partitions))
+        log.info("detector partitions given back", extra={"partitions": sorted(partitions)})
+
+    async def save(self, limit: int = SAVE_BATCH) -> int:
+        """Persist up to `limit` series' learning since their last save; returns how many."""
+        async with self._saving, self.store.transaction() as conn:
+            return await self.watch.save(conn, self._wall(), limit=limit)
+
+    async def drain(self) -> int:
+        """Detect what was handed over for this replica's partitions; returns how many points."""
+        async with self.store.transaction() as conn:
+            taken, raised = await self.watch.take_handed_over(conn, DRAIN_LIMIT)
+        if raised:
+            await self.raise_alerts(raised)
+        return taken
+
+    async def close(self, budget: float) -> None:
+        """Save what was learned within `budget` seconds (the rest relearns, which costs alerts a
+        warm-up, not data), then give everything back so the other replicas take over at once."""
+        deadline = self._monotonic() + budget
+        while self.watch.unsaved and self._monotonic() < deadline:
+            await self.save()
+        held = self.ownership.held
+        if held:
+            await self.give_back(held, keep_learning=False)
+        async with self.store.transaction() as conn:
+            await detector_partition_rows.withdraw(conn, self.replica)

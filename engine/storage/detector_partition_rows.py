@@ -1,0 +1,150 @@
+"""Leases on detector partitions, replica presence, and the inbox of handed-over points.
+
+A replica detects the series of the partitions it holds a lease on; its share is the partition
+count over the replicas seen lately, so a new replica gets half and a dead one's lease runs out
+and is taken over. Points of a partition held elsewhere wait in the inbox for its holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.models import SeriesRef
+from engine.storage.schema import detector_inbox, detector_partitions, detector_replicas, metric_series
+from engine.storage.upsert import insert_ignoring_conflicts, insert_or_update
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """Points taken from the inbox, as columns (the detector's shape)."""
+
+    series_ids: list[int]
+    ts: list[float]
+    values: list[float]
+    partitions: frozenset[int]  # those that had rows
+
+
+async def ensure_partitions(conn: AsyncConnection, count: int) -> None:
+    await conn.execute(
+        insert_ignoring_conflicts(conn, detector_partitions, ["partition"]),
+        [{"partition": p} for p in range(count)],
+    )
+
+
+async def announce(conn: AsyncConnection, replica: str, now: datetime, ttl: timedelta) -> int:
+    """Say this replica is alive until now + ttl; returns how many replicas are alive (itself too)."""
+    await conn.execute(
+        insert_or_update(conn, detector_replicas, ["replica"], ["seen_until"]),
+        {"replica": replica, "seen_until": now + ttl},
+    )
+    # long-gone replicas would otherwise stay in the table forever
+    await conn.execute(delete(detector_replicas).where(detector_replicas.c.seen_until < now - 10 * ttl))
+    live = await conn.scalar(select(func.count()).where(detector_replicas.c.seen_until >= now))
+    return int(live or 1)
+
+
+async def withdraw(conn: AsyncConnection, replica: str) -> None:
+    await conn.execute(delete(detector_replicas).where(detector_replicas.c.replica == replica))
+
+
+async def hold(conn: AsyncConnection, replica: str, now: datetime, lease: timedelta, share: int) -> list[int]:
+    """Renew this replica's leases and take free or lapsed partitions up to `share`; returns the
+    partitions it holds (possibly more than `share`: giving some back is the caller's, after it
+    saved their state)."""
+    until = now + lease
+    await conn.execute(
+        update(detector_partitions).where(detector_partitions.c.owner == replica).values(lease_until=until)
+    )
+    held = await _held(conn, replica)
+    wanted = share - len(held)
+    if wanted > 0:
+        free = or_(detector_partitions.c.owner.is_(None), detector_partitions.c.lease_until < now)
+        query = select(detector_partitions.c.partition).where(free).order_by(detector_partitions.c.partition)
+        query = query.limit(wanted)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        chosen = [int(p) for p in (await conn.scalars(query)).all()]
+        if chosen:
+            await conn.execute(
+                update(detector_partitions)
+                .where(detector_partitions.c.partition.in_(chosen), free)
+                .values(owner=replica, lease_until=until)
+            )
+        held = await _held(conn, replica)
+    return held
+
+
+async def release(conn: AsyncConnection, replica: str, partitions: Sequence[int]) -> None:
+    if not partitions:
+        return
+    await conn.execute(
+        update(detector_partitions)
+        .where(detector_partitions.c.owner == replica, detector_partitions.c.partition.in_(list(partitions)))
+        .values(owner=None, lease_until=None)
+    )
+
+
+async def hand_over(
+    conn: AsyncConnection,
+    partitions: Sequence[int],
+    series_ids: Sequence[int],
+    ts: Sequence[float],
+    values: Sequence[float],
+) -> None:
+    if not series_ids:
+        return
+    await conn.execute(
+        detector_inbox.insert(),
+        [
+            {"partition": p, "series_id": s, "ts": t, "value": v}
+            for p, s, t, v in zip(partitions, series_ids, ts, values, strict=True)
+        ],
+    )
+
+
+async def take_handed_over(conn: AsyncConnection, partitions: Sequence[int], limit: int) -> HandedOver:
+    """The oldest handed-over points of `partitions`, removed from the inbox (in the caller's
+    transaction: if detecting them fails, they stay)."""
+    empty = HandedOver([], [], [], frozenset())
+    if not partitions:
+        return empty
+    inbox = detector_inbox.c
+    query = (
+        select(inbox.id, inbox.partition, inbox.series_id, inbox.ts, inbox.value)
+        .where(inbox.partition.in_(list(partitions)))
+        .order_by(inbox.id)
+        .limit(limit)
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return empty
+    await conn.execute(delete(detector_inbox).where(detector_inbox.c.id.in_([row.id for row in rows])))
+    return HandedOver(
+        series_ids=[int(row.series_id) for row in rows],
+        ts=[float(row.ts) for row in rows],
+        values=[float(row.value) for row in rows],
+        partitions=frozenset(int(row.partition) for row in rows),
+    )
+
+
+async def series_refs(conn: AsyncConnection, series_ids: Sequence[int]) -> dict[int, SeriesRef]:
+    found: dict[int, SeriesRef] = {}
+    for start in range(0, len(series_ids), 1000):
+        chunk = list(series_ids[start : start + 1000])
+        rows = await conn.execute(
+            select(metric_series.c.id, metric_series.c.metric, metric_series.c.labels).where(
+                metric_series.c.id.in_(chunk)
+            )
+        )
+        found.update({int(row.id): SeriesRef(row.metric, dict(row.labels)) for row in rows})
+    return found
+
+
+async def _held(conn: AsyncConnection, replica: str) -> list[int]:
+    query = select(detector_partitions.c.partition).where(detector_partitions.c.owner == replica)
+    return sorted(int(p) for p in (await conn.scalars(query)).all())
