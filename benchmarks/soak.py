@@ -19,6 +19,7 @@ import asyncio
 import platform
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import numpy as np
+import orjson
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -34,16 +36,63 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ingest import alert_bodies, point_bodies
-from engine.storage import migrate
+from benchmarks.ingest import point_bodies
+from engine.storage import correlation_queue_rows, migrate
 from engine.storage.database import open_engine
-from engine.storage.schema import alerts, incidents, outbox
+from engine.storage.schema import alerts, incident_alerts, incidents, outbox
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_app import SIGNING_SECRET
 from tests.faults.replicas import Replica
 
 TOKEN = "soak-token"
 SERVICES = 40  # benchmarks.ingest spreads alerts over svc-0 … svc-39
+
+
+def alert_lifecycles(per_request: int, seed: int, new_fraction: float, active: int) -> Iterator[bytes]:
+    """Alertmanager webhooks where `new_fraction` of the alerts are new, the rest re-deliver the
+    `active` newest firing ones, and each alert pushed out of that set is sent once more, resolved:
+    alerts come and go as in production, so incidents close and memory can level off."""
+    services = [f"svc-{i}" for i in range(SERVICES)]
+    firing: deque[dict[str, object]] = deque()
+    resolved: list[dict[str, object]] = []
+    n = 0
+    carry = 0.0
+    while True:
+        now = datetime.now(UTC)
+        body: list[dict[str, object]] = []
+        while resolved and len(body) < per_request:
+            body.append(resolved.pop())
+        while len(body) < per_request:
+            carry += new_fraction
+            if carry < 1.0 and firing:
+                body.append(firing[(n * 7919 + len(body)) % len(firing)])
+                continue
+            carry -= 1.0
+            n += 1
+            alert: dict[str, object] = {
+                "status": "firing",
+                "labels": {
+                    "alertname": f"Alert{n % 50}",
+                    "service": services[n % len(services)],
+                    "instance": f"node-{n % 300}:9100",
+                    "severity": ("warning", "critical", "info")[n % 3],
+                    "run": str(seed),
+                },
+                "annotations": {"summary": f"something is wrong on node-{n % 300}"},
+                "startsAt": _stamp(now),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "fingerprint": f"{seed:04x}{n:012x}",
+            }
+            firing.append(alert)
+            body.append(alert)
+            if len(firing) > active:
+                gone = firing.popleft()
+                resolved.append({**gone, "status": "resolved", "endsAt": _stamp(now)})
+        yield orjson.dumps({"version": "4", "status": "firing", "alerts": body})
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -171,8 +220,9 @@ async def main(args: argparse.Namespace) -> None:
         alert_targets = replicas[:1] if args.sticky else replicas
         point_targets = replicas[1:] if args.sticky else replicas
         await asyncio.gather(
-            paced(session, alert_targets, "/api/v1/alerts/alertmanager", alert_bodies(100, 7, 0.05), 100,
-                  args.alerts_per_second, seconds, alert_stream),
+            paced(session, alert_targets, "/api/v1/alerts/alertmanager",
+                  alert_lifecycles(100, 7, 0.05, args.active_alerts), 100, args.alerts_per_second, seconds,
+                  alert_stream),
             paced(session, point_targets, "/api/v1/metrics", point_bodies(2000, 10_000, 7), 2000,
                   args.points_per_second, seconds, point_stream),
         )  # fmt: skip
@@ -180,7 +230,8 @@ async def main(args: argparse.Namespace) -> None:
         while time.perf_counter() - drain_started < args.drain_seconds:
             async with engine.connect() as conn:
                 pending = await conn.scalar(select(func.count()).where(outbox.c.status == "pending"))
-            if not pending:
+                undecided = await correlation_queue_rows.size(conn)
+            if not pending and not undecided:
                 break
             await asyncio.sleep(1)
         drained = time.perf_counter() - drain_started
@@ -192,6 +243,13 @@ async def main(args: argparse.Namespace) -> None:
             incident_ids = set((await conn.scalars(select(incidents.c.id))).all())
             pending = await conn.scalar(select(func.count()).where(outbox.c.status == "pending"))
             dead = await conn.scalar(select(func.count()).where(outbox.c.status == "dead"))
+            undecided = await correlation_queue_rows.size(conn)
+            still_open = await conn.scalar(select(func.count()).where(incidents.c.status != "resolved"))
+            unclustered = await conn.scalar(
+                select(func.count())
+                .select_from(alerts)
+                .where(~alerts.c.id.in_(select(incident_alerts.c.alert_id)))
+            )
         await engine.dispose()
         await asyncio.gather(*(replica.stop() for replica in replicas))
         keys = [
@@ -214,7 +272,10 @@ async def main(args: argparse.Namespace) -> None:
             f"p50 {np.percentile(lat, 50):.0f} ms, p99 {np.percentile(lat, 99):.0f} ms)",
         )
     table.add_row("alerts stored (unique)", f"{stored:,}")
-    table.add_row("incidents", f"{len(incident_ids):,}")
+    table.add_row(
+        "alerts in no incident / still queued", f"{unclustered} / {undecided}"
+    )
+    table.add_row("incidents (still open)", f"{len(incident_ids):,} ({still_open:,})")
     table.add_row("cards posted", f"{len(keys):,}")
     table.add_row("duplicates (a card posted twice)", f"{len(keys) - len(set(keys))}")
     lost = len({f"card:slack:{i}" for i in incident_ids} - set(keys))
@@ -242,6 +303,9 @@ if __name__ == "__main__":
     parser.add_argument("--alerts-per-second", type=float, default=1000)
     parser.add_argument("--points-per-second", type=float, default=20000)
     parser.add_argument("--drain-seconds", type=float, default=600)
+    parser.add_argument(
+        "--active-alerts", type=int, default=3000, help="firing alerts at a time; older ones resolve"
+    )
     parser.add_argument(
         "--sticky", action="store_true", help="alerts to one replica, points to the other (else round-robin)"
     )

@@ -61,7 +61,7 @@ from engine.clustering.correlator import AlertCorrelator
 from engine.detector_ownership import Ownership
 from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
-from engine.ingest import IngestService
+from engine.ingest import QUEUE_BATCH, IngestService
 from engine.outbox import OutboxPolicy, OutboxWorker
 from engine.playbook_runs import PlaybookRuns
 from engine.playbooks import PlaybookLibrary, load_library
@@ -71,6 +71,7 @@ from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
 from engine.storage import migrate
 from engine.storage.database import open_engine
+from engine.storage.leadership import Leadership
 from engine.storage.records import IncidentDetail
 from engine.storage.rollup_rows import run_rollups
 from engine.storage.store import Store
@@ -85,6 +86,8 @@ log = logging.getLogger("nocbot")
 
 TICK_SECONDS = 30
 OUTBOX_DRAIN_SECONDS = 10.0
+DECIDER_POLL_SECONDS = 0.1  # how soon a batch queued by another replica is decided
+DECIDER_CHECK_SECONDS = 1.0  # how soon a replica takes over when the decider is gone
 DETECTOR_SAVE_SECONDS = 60
 DETECTOR_SHUTDOWN_BUDGET = 20.0
 
@@ -108,6 +111,7 @@ def create_app(
     app[CATALOG] = load_catalog(settings.catalog_path) if settings.catalog_path else Catalog.empty()
     app[DELIVERERS] = {}
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_deciding)
     app.cleanup_ctx.append(_incident_clock)
     app.cleanup_ctx.append(_enrichment)
     app.cleanup_ctx.append(_detector_state)
@@ -129,6 +133,45 @@ def create_app(
     app.add_routes(chart_routes.routes)
     app.add_routes(responder_routes.routes)
     return app
+
+
+async def _deciding(app: web.Application) -> AsyncIterator[None]:
+    """With several replicas one decides (a PostgreSQL session lock): the others queue their alert
+    batches for it. The decider drains that queue and learns the change events others stored."""
+    ingest = app[INGEST]
+    leadership = Leadership(app[STORE].engine)
+    ingest.deciding = await leadership.refresh()
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        clock = asyncio.get_running_loop().time
+        next_check = next_sync = clock()
+        failing = False
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0 if failing else DECIDER_POLL_SECONDS)
+            try:
+                if clock() >= next_check:
+                    ingest.deciding = await leadership.refresh()
+                    next_check = clock() + DECIDER_CHECK_SECONDS
+                if ingest.deciding:
+                    while await ingest.decide_queued() == QUEUE_BATCH:
+                        pass
+                    if clock() >= next_sync:
+                        await ingest.sync_changes()
+                        next_sync = clock() + DECIDER_CHECK_SECONDS
+            except Exception:
+                if not failing:
+                    log.warning("deciding on queued alerts failed", exc_info=True)
+                failing = True
+            else:
+                failing = False
+
+    task = asyncio.create_task(loop(), name="decider")
+    yield
+    stop.set()
+    await asyncio.gather(task, return_exceptions=True)
+    await leadership.close()
 
 
 async def _incident_clock(app: web.Application) -> AsyncIterator[None]:
@@ -252,6 +295,7 @@ async def _playbooks(app: web.Application) -> AsyncIterator[None]:
             resolve=app[RESPONDERS].auto_resolve,
             # only what a playbook names as {{ secrets.NAME }} is ever read from it
             secrets=dict(os.environ),
+            lease=timedelta(seconds=settings.playbook_lease),
         )
         app[PLAYBOOKS] = runs
         await runs.resume_interrupted()

@@ -4,6 +4,10 @@ The HTTP routes, the CLI importers and replays all come through here, so they be
 Alert batches are stored and clustered in one transaction: the correlator (pure, in memory) decides,
 the store records the decisions. If the transaction fails, the correlator is rebuilt from the
 database, so memory never runs ahead of what is stored.
+
+With several replicas one of them decides (`deciding`); the others store each batch and queue it
+for the decider in the same transaction, so no replica's correlator has to catch up with another's
+on every batch (see `engine.storage.leadership`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +30,7 @@ from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
 from engine.scoring import PriorityAssessment, PriorityScorer
-from engine.storage import incident_rows, silence_rows, writer_turns
+from engine.storage import change_rows, correlation_queue_rows, incident_rows, silence_rows, writer_turns
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
@@ -44,6 +48,11 @@ IncidentListener = Callable[["IncidentChanges"], None]
 
 RESCORE_INTERVAL = timedelta(seconds=15)
 MAX_REMEMBERED_ALERT_IDS = 200_000
+# a re-delivery only keeps its instance from going stale (after 12 h), so a replica that does not
+# decide queues the same alert again at most this often
+REQUEUE_DUPLICATE_AFTER = timedelta(minutes=10)
+CHANGE_SYNC_OVERLAP = timedelta(seconds=30)  # transactions commit out of order
+QUEUE_BATCH = 2_000
 
 
 @dataclass
@@ -92,6 +101,10 @@ class IngestService:
         self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
         self._stale = False  # memory may be ahead of the database: rebuild before the next decision
         self._epoch = -1  # the writer-turn counter this process's correlator reflects
+        self.deciding = True  # False on a replica that queues its batches for the decider
+        self._queued_duplicates: dict[int, datetime] = {}  # alert id → when last queued
+        self._changes_seen: dict[int, datetime] = {}  # change id → received at (synced lately)
+        self._changes_synced = datetime.min.replace(tzinfo=UTC)
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
 
@@ -108,8 +121,16 @@ class IngestService:
             epoch = await writer_turns.current(conn, CORRELATOR)
             stored = await incident_rows.open_incidents_with_alerts(conn)
             in_force = await silence_rows.current_silences(conn, now)
+            # changes are evidence for the alerts that follow them, wherever they were received
+            recent = await change_rows.changes_received_since(
+                conn, datetime.min.replace(tzinfo=UTC), happened_since=now - correlator.config.change_window
+            )
         correlator.restore([StoredIncident(id=i, alerts=a) for i, a in stored], now)
         correlator.set_silences(in_force)
+        for change in recent:
+            correlator.record_change(change.change)
+        self._changes_seen = {change.id: change.received_at for change in recent}
+        self._changes_synced = now
         self.correlator = correlator
         self._stale = False
         self._epoch = epoch
@@ -118,6 +139,8 @@ class IngestService:
         log.info("correlator restored", extra={"open_incidents": len(stored)})
 
     async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
+        if not self.deciding:
+            return await self._queue(batch)
         async with self._lock:
             if self._stale:
                 await self.start()
@@ -126,21 +149,7 @@ class IngestService:
                     turn = await self._take_turn(conn)
                     await self._ids.refill(conn, len(batch))
                     result = await self._store_alerts(conn, batch)
-                    changes = await self._correlate(conn, result)
-                    reprioritized = await prioritize(
-                        conn,
-                        self._due_for_scoring(changes),
-                        correlator=self.correlator,
-                        scorer=self.scorer,
-                        catalog=self.catalog,
-                        team_timezone=self.team_timezone,
-                        now=self.clock.now(),
-                        previous=self._assessments,
-                    )
-                    for incident_id in changes.closed:
-                        self._assessments.pop(incident_id, None)
-                    changes.reprioritized |= set(reprioritized)
-                    await self._show(conn, changes, self.clock.now())
+                    changes = await self._decide(conn, result)
                     await self._end_turn(conn, turn)
             except BaseException:
                 # nothing of this batch was stored: forget ids reserved or learned inside it
@@ -151,8 +160,84 @@ class IngestService:
             self._notify(changes)
             return result
 
+    async def decide_queued(self, limit: int = QUEUE_BATCH) -> int:
+        """On the deciding replica: decide on batches other replicas queued; returns how many
+        deliveries were taken."""
+        async with self.store.engine.connect() as conn:
+            if not await correlation_queue_rows.waiting(conn):
+                return 0
+        async with self._lock:
+            if self._stale:
+                await self.start()
+            try:
+                async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
+                    result = await correlation_queue_rows.take(conn, limit)
+                    await self._ids.refill(conn, len(result.ids))
+                    changes = await self._decide(conn, result)
+                    await self._end_turn(conn, turn)
+            except BaseException:
+                self._ids.forget()
+                self._alert_ids.clear()
+                await self._recover()
+                raise
+            for alert, alert_id in zip(result.alerts, result.ids, strict=True):
+                self._alert_ids[AlertKey.of(alert)] = alert_id
+            self._notify(changes)
+            return len(result.ids)
+
+    async def _queue(self, batch: Sequence[Alert]) -> AlertIngestResult:
+        """Store a batch and queue it for the deciding replica, in one transaction."""
+        now = self.clock.now()
+        async with self.store.transaction() as conn:
+            result = await upsert_alerts(conn, batch, now)
+            due = [
+                position
+                for position, (alert_id, outcome) in enumerate(zip(result.ids, result.outcomes, strict=True))
+                if outcome != "duplicate"
+                or now - self._queued_duplicates.get(alert_id, datetime.min.replace(tzinfo=UTC))
+                >= REQUEUE_DUPLICATE_AFTER
+            ]
+            await correlation_queue_rows.enqueue(
+                conn,
+                AlertIngestResult(
+                    ids=[result.ids[p] for p in due],
+                    outcomes=[result.outcomes[p] for p in due],
+                    alerts=[result.alerts[p] for p in due],
+                ),
+                now,
+            )
+        if len(self._queued_duplicates) > MAX_REMEMBERED_ALERT_IDS:
+            self._queued_duplicates.clear()
+        for position in due:
+            self._queued_duplicates[result.ids[position]] = now
+        return result
+
+    async def _decide(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
+        """Correlate stored deliveries, rescore what changed and queue the redraws (the caller's
+        transaction, holding the writer turn)."""
+        changes = await self._correlate(conn, result)
+        reprioritized = await prioritize(
+            conn,
+            self._due_for_scoring(changes),
+            correlator=self.correlator,
+            scorer=self.scorer,
+            catalog=self.catalog,
+            team_timezone=self.team_timezone,
+            now=self.clock.now(),
+            previous=self._assessments,
+        )
+        for incident_id in changes.closed:
+            self._assessments.pop(incident_id, None)
+        changes.reprioritized |= set(reprioritized)
+        await self._show(conn, changes, self.clock.now())
+        return changes
+
     async def tick(self) -> IncidentChanges:
-        """Let time pass: incidents whose alerts all resolved and stayed quiet close."""
+        """Let time pass: incidents whose alerts all resolved and stayed quiet close (on the
+        deciding replica: another one's tick would only send the decider rebuilding)."""
+        if not self.deciding:
+            return IncidentChanges()
         async with self._lock:
             if self._stale:
                 await self.start()
@@ -225,9 +310,30 @@ class IngestService:
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:
         stored = await self.store.ingest_changes(batch, self.clock.now())
-        for change in batch:
-            self.correlator.record_change(change)
+        if self.deciding:
+            await self.sync_changes()
         return stored
+
+    async def sync_changes(self) -> int:
+        """Learn the change events stored since the last look, by this replica or another one."""
+        async with self._lock:
+            now = self.clock.now()
+            window = self.correlator.config.change_window
+            async with self.store.engine.connect() as conn:
+                fresh = await change_rows.changes_received_since(
+                    conn, self._changes_synced - CHANGE_SYNC_OVERLAP
+                )
+            learned = 0
+            for stored in fresh:
+                if stored.id not in self._changes_seen:
+                    self.correlator.record_change(stored.change)
+                    self._changes_seen[stored.id] = stored.received_at
+                    learned += 1
+            self._changes_synced = now
+            horizon = now - window - CHANGE_SYNC_OVERLAP
+            if len(self._changes_seen) > 1_000:
+                self._changes_seen = {i: at for i, at in self._changes_seen.items() if at >= horizon}
+            return learned
 
     async def _store_alerts(self, conn: AsyncConnection, batch: Sequence[Alert]) -> AlertIngestResult:
         """Store what is new or changed; an exact re-delivery of an instance the correlator holds

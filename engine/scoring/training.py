@@ -193,7 +193,10 @@ def _class_balance_weights(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.floa
 
 
 def _model_version(created_at: datetime, ubj: bytes) -> str:
-    return f"{utc(created_at):%Y%m%dT%H%M%SZ}-{sha256_hex(ubj)[:12]}"
+    # milliseconds: retraining on the same data gives the same bytes, and a forced retrain within
+    # the same second must still be a version of its own
+    at = utc(created_at)
+    return f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z-{sha256_hex(ubj)[:12]}"
 
 
 def _data_window(learn: TrainingSet, holdout: TrainingSet) -> DataWindow:

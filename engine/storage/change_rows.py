@@ -46,22 +46,7 @@ async def changes_between(
     if services is not None:
         statement = statement.where(change_events.c.service.in_(list(services)))
     rows = await conn.execute(statement)
-    return [
-        StoredChange(
-            id=int(row.id),
-            change=ChangeEvent(
-                service=row.service,
-                kind=row.kind,
-                who=row.who,
-                what=row.what,
-                at=row.at,
-                labels=row.labels,
-                external_id=row.external_id,
-            ),
-            received_at=row.received_at,
-        )
-        for row in rows
-    ]
+    return [_stored(row) for row in rows]
 
 
 def _row(change: ChangeEvent, now: datetime) -> dict[str, Any]:
@@ -75,3 +60,31 @@ def _row(change: ChangeEvent, now: datetime) -> dict[str, Any]:
         "labels": dict(change.labels),
         "received_at": now,
     }
+
+
+async def changes_received_since(
+    conn: AsyncConnection, received: datetime, *, happened_since: datetime | None = None
+) -> list[StoredChange]:
+    """Changes stored since `received` (by any replica), optionally only those that happened
+    since `happened_since`, in the order they were stored."""
+    statement = select(change_events).where(change_events.c.received_at >= received)
+    if happened_since is not None:
+        statement = statement.where(change_events.c.at >= happened_since)
+    rows = await conn.execute(statement.order_by(change_events.c.id))
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: Any) -> StoredChange:
+    return StoredChange(
+        id=int(row.id),
+        change=ChangeEvent(
+            service=row.service,
+            kind=row.kind,
+            who=row.who,
+            what=row.what,
+            at=row.at,
+            labels=row.labels,
+            external_id=row.external_id,
+        ),
+        received_at=row.received_at,
+    )

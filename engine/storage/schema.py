@@ -417,6 +417,16 @@ writer_turns = Table(
     Column("epoch", BigInteger, nullable=False),
 )
 
+# Alerts stored by a replica that does not decide, waiting for the one that does (migration 0007).
+correlation_queue = Table(
+    "correlation_queue",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("outcome", String(16), nullable=False),  # new | updated | duplicate, as stored
+    Column("queued_at", Instant, nullable=False),
+)
+
 # Enrichment asks which neighbours of an incident's services are alerting right now: firing alerts
 # by service, without walking every alert those services ever raised (migration 0003).
 Index("ix_alerts_status_service", alerts.c.status, alerts.c.service)
