@@ -74,3 +74,27 @@ async def test_alerts_split_across_two_replicas_group_as_on_one(make_client: Any
     after = await incidents(second)
     assert len(after) == 2 and after[0]["id"] != incident_id, "a new incident, not a resolved one reopened"
     assert after[0]["alert_count"] == 1
+
+
+async def test_a_change_stored_by_one_replica_is_known_to_the_decider(
+    make_client: Any, database_url: str
+) -> None:
+    settings = Settings(database_url=database_url, ingest_token=TOKEN)
+    first = await make_client(settings)
+    second = await make_client(settings)
+    deploy = {
+        "id": "d-1",
+        "service": "checkout",
+        "who": "ci",
+        "what": "checkout v2",
+        "at": datetime.now(UTC).isoformat(),
+    }
+    response = await second.post("/api/v1/changes", json=deploy, headers=auth())
+    assert response.status == 200, await response.text()
+    deadline = asyncio.get_running_loop().time() + 10
+    # the decider (on SQLite each replica decides) learns it from the database, not from memory
+    while first.app[INGEST].correlator.memory()["changes"] != 1:
+        assert asyncio.get_running_loop().time() < deadline, "the decider never learned the change"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # another sync round must not learn it twice
+    assert first.app[INGEST].correlator.memory()["changes"] == 1
