@@ -63,7 +63,7 @@ class DetectorPartitions:
         async with self.store.transaction() as conn:
             await detector_partition_rows.ensure_partitions(conn, self.ownership.count)
         await self.renew()
-        while await self.drain() == DRAIN_LIMIT:
+        while await self.drain():
             pass
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -80,7 +80,7 @@ class DetectorPartitions:
                 if failing or self._monotonic() >= next_renewal:
                     next_renewal = self._monotonic() + renew_every
                     await self.renew()
-                while await self.drain() == DRAIN_LIMIT:
+                while await self.drain():
                     pass
             except Exception:
                 # leases lapse by themselves meanwhile, and handed-over points wait in the inbox

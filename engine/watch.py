@@ -99,10 +99,10 @@ class MetricWatch:
                     elsewhere = ~here
                     await detector_partition_rows.hand_over(
                         conn,
-                        self.ownership.partitions_of(point_series[elsewhere]).tolist(),
-                        point_series[elsewhere].tolist(),
-                        ts[elsewhere].tolist(),
-                        values[elsewhere].tolist(),
+                        self.ownership.partitions_of(point_series[elsewhere]),
+                        point_series[elsewhere],
+                        ts[elsewhere],
+                        values[elsewhere],
                     )
                     point_series, ts, values = point_series[here], ts[here], values[here]
             refs = dict(zip(series_ids, batch.series, strict=True))
@@ -110,24 +110,22 @@ class MetricWatch:
 
     async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
         """Detect points other replicas handed over for the partitions held here (oldest first);
-        returns how many were taken and the alerts they raise. A partition taken over is detected
-        inline once nothing handed over for it is left."""
+        returns how many were taken and the alerts they raise. Partitions taken over are detected
+        inline once nothing handed over for them is left."""
         if self.ownership is None:
             return 0, []
         async with self._lock:
             held = self.ownership.held
             taken = await detector_partition_rows.take_handed_over(conn, sorted(held), limit)
-            if len(taken.series_ids) < limit:
-                self.ownership.caught_up(held - taken.partitions)
-            if not taken.series_ids:
-                return 0, []
-            point_series = np.asarray(taken.series_ids, dtype=np.int64)
-            unseen = [sid for sid in dict.fromkeys(taken.series_ids) if sid not in self._slot_of]
-            refs = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
-            alerts = await self._detect(
-                conn, point_series, np.asarray(taken.ts, dtype=np.float64), np.asarray(taken.values), refs
-            )
-            return len(taken.series_ids), alerts
+            alerts: list[Alert] = []
+            if len(taken):
+                unseen = [sid for sid in dict.fromkeys(taken.series_ids.tolist()) if sid not in self._slot_of]
+                refs = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
+                alerts = await self._detect(conn, taken.series_ids, taken.ts, taken.values, refs)
+            if taken.complete:
+                # their points from now on come after everything handed over: detect them here
+                self.ownership.caught_up(held)
+            return len(taken), alerts
 
     async def adopt(self, conn: AsyncConnection, partitions: frozenset[int]) -> None:
         """Partitions this replica takes over: what it knows of their series may be older than what

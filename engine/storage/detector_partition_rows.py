@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,12 +24,16 @@ from engine.storage.upsert import insert_ignoring_conflicts, insert_or_update
 
 @dataclass(frozen=True, slots=True)
 class HandedOver:
-    """Points taken from the inbox, as columns (the detector's shape)."""
+    """Points taken from the inbox, as columns (the detector's shape), in the order handed over."""
 
-    series_ids: list[int]
-    ts: list[float]
-    values: list[float]
+    series_ids: npt.NDArray[np.int64]
+    ts: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
     partitions: frozenset[int]  # those that had rows
+    complete: bool  # nothing more was waiting for the partitions asked about
+
+    def __len__(self) -> int:
+        return len(self.series_ids)
 
 
 async def ensure_partitions(conn: AsyncConnection, count: int) -> None:
@@ -91,45 +98,70 @@ async def release(conn: AsyncConnection, replica: str, partitions: Sequence[int]
 
 async def hand_over(
     conn: AsyncConnection,
-    partitions: Sequence[int],
-    series_ids: Sequence[int],
-    ts: Sequence[float],
-    values: Sequence[float],
+    partitions: npt.NDArray[np.int64],
+    series_ids: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
 ) -> None:
-    if not series_ids:
+    """Leave points for the holders of their partitions: one row per partition."""
+    if not len(series_ids):
         return
-    await conn.execute(
-        detector_inbox.insert(),
-        [
-            {"partition": p, "series_id": s, "ts": t, "value": v}
-            for p, s, t, v in zip(partitions, series_ids, ts, values, strict=True)
-        ],
-    )
+    order = np.argsort(partitions, kind="stable")  # stable: each series keeps its points' order
+    cuts = np.flatnonzero(np.diff(partitions[order])) + 1
+    rows = []
+    for chunk in np.split(order, cuts):
+        rows.append(
+            {
+                "partition": int(partitions[chunk[0]]),
+                "points": len(chunk),
+                "series_ids": series_ids[chunk].astype("<i8").tobytes(),
+                "ts": ts[chunk].astype("<f8").tobytes(),
+                "values": values[chunk].astype("<f8").tobytes(),
+            }
+        )
+    await conn.execute(detector_inbox.insert(), rows)
 
 
 async def take_handed_over(conn: AsyncConnection, partitions: Sequence[int], limit: int) -> HandedOver:
-    """The oldest handed-over points of `partitions`, removed from the inbox (in the caller's
-    transaction: if detecting them fails, they stay)."""
-    empty = HandedOver([], [], [], frozenset())
+    """The oldest handed-over points of `partitions`, about `limit` of them (whole rows), removed
+    from the inbox in the caller's transaction: if detecting them fails, they stay."""
     if not partitions:
-        return empty
+        return _nothing()
     inbox = detector_inbox.c
+    row_limit = max(1, limit // 50)
     query = (
-        select(inbox.id, inbox.partition, inbox.series_id, inbox.ts, inbox.value)
+        select(inbox.id, inbox.partition, inbox.points, inbox.series_ids, inbox.ts, inbox["values"])
         .where(inbox.partition.in_(list(partitions)))
         .order_by(inbox.id)
-        .limit(limit)
+        .limit(row_limit)
     )
     rows = (await conn.execute(query)).all()
-    if not rows:
-        return empty
-    await conn.execute(delete(detector_inbox).where(detector_inbox.c.id.in_([row.id for row in rows])))
+    taken: list[Any] = []
+    count = 0
+    for row in rows:
+        if taken and count + row.points > limit:
+            break
+        taken.append(row)
+        count += row.points
+    if not taken:
+        return _nothing()
+    await conn.execute(delete(detector_inbox).where(inbox.id.in_([row.id for row in taken])))
+
+    def column(name: str, dtype: str) -> npt.NDArray[Any]:
+        return np.concatenate([np.frombuffer(row._mapping[name], dtype=dtype) for row in taken])
+
     return HandedOver(
-        series_ids=[int(row.series_id) for row in rows],
-        ts=[float(row.ts) for row in rows],
-        values=[float(row.value) for row in rows],
-        partitions=frozenset(int(row.partition) for row in rows),
+        series_ids=column("series_ids", "<i8").astype(np.int64),
+        ts=column("ts", "<f8").astype(np.float64),
+        values=column("values", "<f8").astype(np.float64),
+        partitions=frozenset(int(row.partition) for row in taken),
+        complete=len(taken) == len(rows) < row_limit,
     )
+
+
+def _nothing() -> HandedOver:
+    empty = np.empty(0, dtype=np.float64)
+    return HandedOver(np.empty(0, dtype=np.int64), empty, empty, frozenset(), complete=True)
 
 
 async def series_refs(conn: AsyncConnection, series_ids: Sequence[int]) -> dict[int, SeriesRef]:

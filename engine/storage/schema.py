@@ -202,14 +202,17 @@ detector_replicas = Table(
     Column("seen_until", Instant, nullable=False),
 )
 
+# one row per request and partition, the points as packed arrays: a row per point would make the
+# hand-over cost as much as storing the points
 detector_inbox = Table(
     "detector_inbox",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("partition", Integer, nullable=False),
-    Column("series_id", ForeignKey("metric_series.id", ondelete="CASCADE"), nullable=False),
-    Column("ts", Float, nullable=False),  # epoch seconds, as the detector takes them
-    Column("value", Float, nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("series_ids", LargeBinary, nullable=False),  # int64, little-endian
+    Column("ts", LargeBinary, nullable=False),  # float64 epoch seconds
+    Column("values", LargeBinary, nullable=False),  # float64
     Index(None, "partition", "id"),
 )
 

@@ -38,15 +38,10 @@ def upgrade() -> None:
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("series_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("ts", sa.Float(), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["series_id"],
-            ["metric_series.id"],
-            name=op.f("fk_detector_inbox_series_id_metric_series"),
-            ondelete="CASCADE",
-        ),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("series_ids", sa.LargeBinary(), nullable=False),
+        sa.Column("ts", sa.LargeBinary(), nullable=False),
+        sa.Column("values", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_detector_inbox")),
     )
     with op.batch_alter_table("detector_inbox", schema=None) as batch_op:
