@@ -155,7 +155,7 @@ async def _deciding(app: web.Application) -> AsyncIterator[None]:
                     ingest.deciding = await leadership.refresh()
                     next_check = clock() + DECIDER_CHECK_SECONDS
                 if ingest.deciding:
-                    while await ingest.decide_queued() == QUEUE_BATCH:
+                    while await ingest.decide_queued() == QUEUE_BATCH and clock() < next_check:
                         pass
                     if clock() >= next_sync:
                         await ingest.sync_changes()

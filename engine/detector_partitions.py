@@ -80,7 +80,9 @@ class DetectorPartitions:
                 if failing or self._monotonic() >= next_renewal:
                     next_renewal = self._monotonic() + renew_every
                     await self.renew()
-                while await self.drain():
+                # under a steady hand-over the inbox never runs dry: stop draining when the
+                # renewal is due, or the lease lapses and the partitions change hands for nothing
+                while await self.drain() and self._monotonic() < next_renewal:
                     pass
             except Exception:
                 # leases lapse by themselves meanwhile, and handed-over points wait in the inbox

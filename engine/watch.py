@@ -15,6 +15,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -135,11 +136,11 @@ class MetricWatch:
         async with self._lock:
             ownership = self.ownership
             known = [sid for sid in self._slot_of if ownership.partition_of(sid) in partitions]
-            saved = await detector_rows.load_states(conn, known)
+            saved = await asyncio.to_thread(self._decode, await detector_rows.load_states(conn, known))
             for sid in known:
                 slot = self._slot_of[sid]
                 if sid in saved:
-                    self.detector.load_series_state(slot, saved[sid])
+                    self.detector.put_series(slot, saved[sid])
                 else:
                     self.detector.reset([slot])
                 self._trends.pop(slot, None)
@@ -160,7 +161,8 @@ class MetricWatch:
             self._dirty.difference_update(chosen)
             if not keep_learning:
                 return {}
-            return await asyncio.to_thread(self._serialize, chosen)
+            snapshots = self._snapshots(chosen)
+        return await asyncio.to_thread(self._encode, snapshots)
 
     async def _detect(
         self,
@@ -184,12 +186,13 @@ class MetricWatch:
 
     async def save(self, conn: AsyncConnection, now: datetime, *, limit: int = SAVE_BATCH) -> int:
         """Persist the state of up to `limit` series learned from since their last save; returns how
-        many. Serializing takes milliseconds a series, so it runs in a thread, under the lock (no
-        update can change the arrays meanwhile) while the event loop keeps serving."""
+        many. The state is copied under the lock (quick), then encoded in a thread (milliseconds a
+        series) while points keep being detected."""
         async with self._lock:
             chosen = list(itertools.islice(self._dirty, limit))
             self._dirty.difference_update(chosen)
-            states = await asyncio.to_thread(self._serialize, chosen)
+            snapshots = self._snapshots(chosen)
+        states = await asyncio.to_thread(self._encode, snapshots)
         items = list(states.items())
         for start in range(0, len(items), SAVE_CHUNK):
             await detector_rows.save_states(conn, dict(items[start : start + SAVE_CHUNK]), now)
@@ -199,8 +202,14 @@ class MetricWatch:
     def unsaved(self) -> int:
         return len(self._dirty)
 
-    def _serialize(self, slots: list[int]) -> dict[int, bytes]:
-        return {self._series_of[slot]: self.detector.series_state(slot) for slot in slots}
+    def _snapshots(self, slots: list[int]) -> dict[int, dict[str, npt.NDArray[Any]]]:
+        return {self._series_of[slot]: self.detector.series_snapshot(slot) for slot in slots}
+
+    def _decode(self, blobs: dict[int, bytes]) -> dict[int, dict[str, npt.NDArray[Any]]]:
+        return {sid: self.detector.decode_series(blob) for sid, blob in blobs.items()}
+
+    def _encode(self, snapshots: dict[int, dict[str, npt.NDArray[Any]]]) -> dict[int, bytes]:
+        return {sid: self.detector.encode_series(arrays) for sid, arrays in snapshots.items()}
 
     async def _assign_slots(
         self, conn: AsyncConnection, series_ids: list[int], refs: dict[int, SeriesRef]
@@ -208,7 +217,8 @@ class MetricWatch:
         unseen = [sid for sid in series_ids if sid not in self._slot_of]
         if not unseen:
             return
-        saved = await detector_rows.load_states(conn, unseen)
+        # after a restart every series arrives with its saved state: decoding it off the event loop
+        saved = await asyncio.to_thread(self._decode, await detector_rows.load_states(conn, unseen))
         for sid in unseen:
             slot = len(self._series_of)
             self._slot_of[sid] = slot
@@ -216,7 +226,7 @@ class MetricWatch:
             self._refs.append(refs[sid])
             self.detector.reserve(slot + 1)
             if sid in saved:
-                self.detector.load_series_state(slot, saved[sid])
+                self.detector.put_series(slot, saved[sid])
 
     async def _episode_alert(self, conn: AsyncConnection, event: AnomalyEvent) -> Alert | None:
         ref = self._refs[event.slot]

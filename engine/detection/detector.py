@@ -128,13 +128,28 @@ class StreamingDetector:
 
     def series_state(self, slot: int) -> bytes:
         """One series' state (a few KB), to store beside the series; restore with `load_series_state`."""
+        return self.encode_series(self.series_snapshot(slot))
+
+    def series_snapshot(self, slot: int) -> dict[str, npt.NDArray[Any]]:
+        """One series' state as detached arrays: quick to take while updates wait; encoding them
+        (`encode_series`, milliseconds) can then happen while updates go on."""
         self.reserve(int(_slot_array([slot])[0]) + 1)
-        return _save(self._state.series_arrays(slot), self.config, 1)
+        return self._state.series_arrays(slot)
+
+    def encode_series(self, snapshot: dict[str, npt.NDArray[Any]]) -> bytes:
+        return _save(snapshot, self.config, 1)
 
     def load_series_state(self, slot: int, blob: bytes) -> None:
+        self.put_series(slot, self.decode_series(blob))
+
+    def decode_series(self, blob: bytes) -> dict[str, npt.NDArray[Any]]:
+        """The arrays of a saved series state (milliseconds: can run beside updates)."""
         arrays, config, _ = _load(blob)
         if config != self.config:
             raise ValueError("series state was saved with a different detector configuration")
+        return arrays
+
+    def put_series(self, slot: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.reserve(int(_slot_array([slot])[0]) + 1)
         self._state.put_series(slot, arrays)
 
