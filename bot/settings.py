@@ -194,6 +194,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _positive_int,
     ),
     SettingSpec(
+        "playbook_lease",
+        "NOCBOT_PLAYBOOK_LEASE",
+        "30",
+        "Seconds a replica holds a playbook run without renewing it (it renews every third of that) "
+        "before another replica takes the run over; a takeover waits this long after a crash.",
+        _positive_int,
+    ),
+    SettingSpec(
         "shutdown_timeout",
         "NOCBOT_SHUTDOWN_TIMEOUT",
         "30",
@@ -225,6 +233,7 @@ class Settings:
     link_secret: str | None = None
     log_level: str = "INFO"
     outbox_lease: int = 60
+    playbook_lease: int = 30
     shutdown_timeout: int = 30
     # each chat surface and external system parses its own settings (own spec table, own module)
     slack: SlackSettings = field(default_factory=SlackSettings)

@@ -1,9 +1,11 @@
 """Delivers what the outbox holds: at least once, in order per incident, never dropped.
 
 The worker claims due rows (a lease: `SKIP LOCKED` on PostgreSQL, so replicas share the work without
-taking the same row), hands each to the `Deliverer` of its destination and records the result. A
-deliverer makes a repeated delivery harmless (idempotency keys; a card already posted is updated,
-not posted again), which is what turns "at least once" into "exactly once" on the receiver.
+taking the same row), hands each to the `Deliverer` of its destination and records the result. Each
+row's lease is renewed just before its delivery: a batch can outlast the lease it was claimed with,
+and a row another worker took meanwhile is left to that worker. A deliverer makes a repeated
+delivery harmless (idempotency keys; a card already posted is updated, not posted again), which is
+what turns "at least once" into "exactly once" on the receiver.
 
 Failures: `RetryLater` (a 429, a card not posted yet) waits as told; `Undeliverable` (the channel no
 longer exists, the payload is refused for good) parks the row as dead, visible in health; any other
@@ -138,7 +140,13 @@ class OutboxWorker:
         return len(items)
 
     async def _deliver_lane(self, lane: list[OutboxItem]) -> None:
-        for position, item in enumerate(lane):
+        for position, claimed in enumerate(lane):
+            async with self.store.transaction() as conn:
+                item = await outbox_rows.renew_lease(conn, claimed, self.clock.now(), self.policy.lease)
+            if item is None:
+                # its lease ran out while the rows before it went out, and another worker took it;
+                # the rest were claimed with the same lease: all of it goes out from there, in order
+                return
             delay = await self._deliver(item)
             if delay is not None:
                 # keep the order: what comes after a failed item waits for it

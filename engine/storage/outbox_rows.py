@@ -14,6 +14,7 @@ Two ways to enqueue, chosen by the caller:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ class OutboxItem:
     created_at: datetime
     """When the current payload was queued; `replace` moves it, which is how a delivery that raced a
     newer payload notices and leaves the row pending."""
+    leased_until: datetime | None = None
+    """This worker's lease, as written in `next_attempt_at` when it claimed (or renewed) the row; a
+    different value there means the row is no longer this worker's to deliver."""
 
 
 async def enqueue(
@@ -128,9 +132,32 @@ async def claim_due(
             payload=dict(row["payload"]),
             attempts=row["attempts"],
             created_at=row["created_at"],
+            leased_until=now + lease,
         )
         for row in rows
     ]
+
+
+async def renew_lease(
+    conn: AsyncConnection, item: OutboxItem, now: datetime, lease: timedelta
+) -> OutboxItem | None:
+    """Just before delivering a claimed row: a full lease from now, if the row is still this
+    worker's. None when it is not: the rows of a batch are delivered one after another (a busy
+    Slack channel takes one call a second), so a row's lease can run out before its turn, and
+    another worker may have claimed and delivered it meanwhile; delivering it too would post twice.
+    A `replace` during the lease keeps `next_attempt_at` (see `enqueue`), so it does not count as
+    losing the row; `mark_sent` deals with the newer payload."""
+    until = now + lease
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == item.id,
+            outbox.c.status == PENDING,
+            outbox.c.next_attempt_at == item.leased_until,
+        )
+        .values(next_attempt_at=until)
+    )
+    return dataclasses.replace(item, leased_until=until) if result.rowcount else None
 
 
 async def mark_sent(conn: AsyncConnection, item: OutboxItem, now: datetime) -> bool:

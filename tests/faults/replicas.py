@@ -85,12 +85,39 @@ async def send(
     first: int = 0,
     attempts: int = 200,
 ) -> int:
-    """POST to a replica, moving on to the next one on a refused connection, a reset or a 503, as a
-    client behind a load balancer would; returns the final status."""
+    """POST JSON to a replica, moving on to the next one on a refused connection, a reset or a 503,
+    as a client behind a load balancer would; returns the final status."""
+    return await _post(session, replicas, path, {"json": body}, headers, first, attempts)
+
+
+async def send_raw(
+    session: aiohttp.ClientSession,
+    replicas: list[Replica],
+    path: str,
+    data: str,
+    headers: Mapping[str, str],
+    *,
+    first: int = 0,
+    attempts: int = 200,
+) -> int:
+    """`send` with a body sent as given, byte for byte (a signed Slack request: the signature
+    covers the exact body)."""
+    return await _post(session, replicas, path, {"data": data.encode()}, headers, first, attempts)
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    replicas: list[Replica],
+    path: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    first: int,
+    attempts: int,
+) -> int:
     for attempt in range(attempts):
         replica = replicas[(first + attempt) % len(replicas)]
         try:
-            async with session.post(replica.url + path, json=body, headers=headers) as response:
+            async with session.post(replica.url + path, headers=headers, **body) as response:
                 if response.status != 503:
                     return response.status
         except (aiohttp.ClientError, OSError):

@@ -14,7 +14,6 @@ from tests.conftest import TOKEN
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_app import SIGNING_SECRET
 from tests.faults.replicas import Replica, send
-from tests.faults.test_killed_replicas import pg_url  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.postgres
 
@@ -22,7 +21,7 @@ OUTAGE_SECONDS = 8.0  # the issue's 60 s, shortened for CI; benchmarks/soak.py r
 INCIDENTS = 5
 
 
-async def test_a_slack_outage_delays_but_neither_loses_nor_repeats(pg_url: str) -> None:  # noqa: F811
+async def test_a_slack_outage_delays_but_neither_loses_nor_repeats(pg_url: str) -> None:
     async with FakeSlack() as slack, aiohttp.ClientSession() as session:
         slack.add_channel("incidents")
         env = {

@@ -15,7 +15,6 @@ from engine.storage.database import open_engine
 from engine.storage.schema import alerts
 from tests.conftest import TOKEN
 from tests.faults.replicas import Replica
-from tests.faults.test_killed_replicas import pg_url  # noqa: F401 - the fixture
 from tests.pg_server import PgServer
 
 pytestmark = pytest.mark.postgres
@@ -38,7 +37,7 @@ def batch(round_: int, started: datetime) -> list[dict[str, Any]]:
 
 async def test_ingestion_answers_503_while_the_database_is_down_and_recovers_alone(
     pg: PgServer,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     if pg.control is None:
         pytest.skip("the configured PostgreSQL (NOCBOT_TEST_DATABASE_URL) is not the suite's to restart")

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from sqlalchemy import func, select
 
 from engine.storage.database import open_engine
 from engine.storage.schema import alerts, incidents, outbox
-from tests.conftest import TEMPLATE, TOKEN
+from tests.conftest import TOKEN
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_app import SIGNING_SECRET
 from tests.faults.replicas import Replica, send
-from tests.pg_server import PgServer
 
 pytestmark = pytest.mark.postgres
 
@@ -29,23 +26,6 @@ KILLS = 4  # alerts keep coming until each replica was killed twice
 MAX_ROUNDS = 400
 KILL_EVERY = 3.0
 SERVICES = [f"svc{n}" for n in range(6)]
-_names = itertools.count()
-
-
-@pytest.fixture
-async def pg_url(pg: PgServer) -> AsyncIterator[str]:
-    name = f"nocbot_fault_{next(_names)}"
-    admin = await asyncpg.connect(pg.dsn(pg.admin_database))
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    finally:
-        await admin.close()
-    yield pg.url(name)
-    admin = await asyncpg.connect(pg.dsn(pg.admin_database))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
 
 
 def batch(round_: int, started: datetime) -> list[dict[str, Any]]:

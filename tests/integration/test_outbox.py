@@ -242,3 +242,34 @@ async def test_a_redraw_during_a_delivery_does_not_hand_the_row_to_another_worke
     assert await second_worker.deliver_due() == 1, "released when A finished: the newer state goes out"
     assert len(other.got) == 1
     assert await statuses(store.engine) == {"card:slack:1": "sent"}
+
+
+async def test_rows_whose_lease_ran_out_during_a_long_batch_are_left_to_the_worker_that_took_them(
+    store: Store,
+) -> None:
+    """Replica A claims an incident's three replies in one batch, and each delivery takes 40 s
+    (Slack paces a busy channel at one call a second): the lease (60 s) of the rows still waiting
+    runs out while A works through the batch, and replica B claims and posts them. A must not post
+    them a second time."""
+    await incident(store, 1)
+    timeline = Timeline(["slack"])
+    async with store.transaction() as conn:
+        for n in range(3):
+            await timeline.note(conn, 1, kind="note", text=f"note {n}", now=NOW, redraw=False)
+    clock = FixedClock(NOW)
+    policy = OutboxPolicy(lease=timedelta(seconds=60))
+    other = Recorder()
+    second_worker = OutboxWorker(store, clock, {"slack": other}, policy)
+
+    class SlowPoster(Recorder):
+        async def deliver(self, item: OutboxItem) -> None:
+            clock.advance(timedelta(seconds=40))
+            if len(self.got) == 1:  # A is on its second row: the third's lease has run out
+                await second_worker.deliver_due()
+            await super().deliver(item)
+
+    first = SlowPoster()
+    await OutboxWorker(store, clock, {"slack": first}, policy).deliver_due()
+    assert [payload["text"] for _, _, payload in first.got] == ["note 0", "note 1"]
+    assert [payload["text"] for _, _, payload in other.got] == ["note 2"], "B took the row A let go"
+    assert set((await statuses(store.engine)).values()) == {"sent"}
