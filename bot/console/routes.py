@@ -23,7 +23,7 @@ from bot.console.overview import load_overview
 from bot.console.questions import answer_json
 from bot.console.render import incident_html
 from bot.feed_sse import stream_events
-from bot.http.jsonio import json_response
+from bot.http.jsonio import json_response, read_json
 from bot.keys import ACTIONS, CARDS, CLOCK, INGEST, SETTINGS, STORE
 from engine.models import IncidentStatus
 from engine.storage.incident_rows import IncidentFilter
@@ -36,6 +36,7 @@ MAX_QUESTION = 500
 OPEN_CARDS = 50  # per status: the channel is for what needs attention now
 RESOLVED_CARDS = 10
 ANSWER_SECONDS = 30.0
+FORM = "application/x-www-form-urlencoded"
 
 routes = web.RouteTableDef()
 
@@ -132,7 +133,13 @@ async def login_form(request: web.Request) -> web.Response:
 @routes.post("/console/login")
 async def login(request: web.Request) -> web.Response:
     _check_origin(request)
-    form = await request.post()
+    # only what the sign-in form sends: aiohttp would also parse multipart, and raise on a malformed one
+    if request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(reason=f"send the sign-in form as {FORM}")
+    try:
+        form = await request.post()
+    except (ValueError, LookupError):  # not text in the charset it names, or a charset Python lacks
+        return _html(pages.login_page(error="The form could not be read."), request, status=400)
     token, name = str(form.get("token", "")), str(form.get("name", ""))
     settings = request.app[SETTINGS]
     shown = session.valid_name(name)
@@ -209,10 +216,9 @@ def _check_origin(request: web.Request) -> None:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(reason="the body is not JSON") from None
+    # read as the API reads JSON: as UTF-8 (RFC 8259), so a charset the header names, even an
+    # unknown one, changes nothing
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body must be a JSON object")
     return body

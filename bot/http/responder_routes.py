@@ -32,9 +32,10 @@ async def _act(
     body = expect_object(await read_json(request), "body")
     actor = text(body, "actor", "", max_length=200)
     outcome = await action(incident_id, dict(body), actor)
-    return json_response(
-        {"result": outcome.result.value, "message": outcome.message}, status=_STATUS[outcome.result]
-    )
+    answer = {"result": outcome.result.value, "message": outcome.message}
+    if outcome.result is not Result.DONE:
+        answer["error"] = outcome.message  # the API's error shape, beside the outcome
+    return json_response(answer, status=_STATUS[outcome.result])
 
 
 @routes.post("/api/v1/incidents/{incident_id}/acknowledge")
