@@ -195,6 +195,11 @@ async def main(args: argparse.Namespace) -> None:
             "NOCBOT_SLACK_API_URL": slack.api_url,
         }
         replicas = [Replica("a", env), Replica("b", env)]
+        if args.log_dir:
+            args.log_dir.mkdir(parents=True, exist_ok=True)
+            for replica in replicas:
+                replica.log_path = str(args.log_dir / f"{replica.name}.log")
+                replica.env = {**replica.env, "NOCBOT_LOG_LEVEL": "INFO"}
         await asyncio.gather(*(replica.start(session) for replica in replicas))
         engine = open_engine(args.db)
         memory: list[tuple[float, list[float]]] = []
@@ -306,6 +311,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--active-alerts", type=int, default=3000, help="firing alerts at a time; older ones resolve"
     )
+    parser.add_argument("--log-dir", type=Path, help="keep each replica's log (INFO) here")
     parser.add_argument(
         "--sticky", action="store_true", help="alerts to one replica, points to the other (else round-robin)"
     )

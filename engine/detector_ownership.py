@@ -43,17 +43,21 @@ class Ownership:
         mask: npt.NDArray[np.bool_] = self._inline[self.partitions_of(series_ids)]
         return mask
 
-    def renewed(self, held: Iterable[int], valid_until: float) -> tuple[frozenset[int], frozenset[int]]:
-        """The lease loop renewed: `held` is what the database says this replica holds, good until
-        `valid_until` (monotonic). Returns (gained, lost); gained partitions start catching up."""
-        now_held = frozenset(held)
-        before = self._held if self._monotonic() < self._valid_until else frozenset()
-        gained, lost = now_held - before, self._held - now_held
-        for partition in gained | lost:
+    def renewed(
+        self, kept: Iterable[int], taken: Iterable[int], valid_until: float
+    ) -> tuple[frozenset[int], frozenset[int]]:
+        """The lease loop renewed: `kept` were held without a break, `taken` are new to this
+        replica; all good until `valid_until` (monotonic). Returns (taken, lost). Taken partitions,
+        and kept ones whose lease had lapsed here (their points were handed over meanwhile), catch
+        up before they are detected inline again."""
+        kept_now, taken_now = frozenset(kept), frozenset(taken)
+        lapsed = self._monotonic() >= self._valid_until
+        lost = self._held - kept_now
+        for partition in lost | taken_now | (kept_now if lapsed else frozenset()):
             self._inline[partition] = False
-        self._held = now_held
+        self._held = kept_now | taken_now
         self._valid_until = valid_until
-        return gained, lost
+        return taken_now, lost
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Stop detecting these at once (about to be given back): their points are handed over."""

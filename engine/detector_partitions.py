@@ -26,7 +26,7 @@ from engine.watch import SAVE_BATCH, MetricWatch
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=15)
+LEASE = timedelta(seconds=30)
 DRAIN_LIMIT = 5_000  # handed-over points per transaction
 
 
@@ -67,7 +67,8 @@ class DetectorPartitions:
             pass
 
     async def run(self, stop: asyncio.Event) -> None:
-        renew_every = self.lease.total_seconds() / 3
+        # often, against the lease: a renewal delayed by a busy event loop must not let it lapse
+        renew_every = self.lease.total_seconds() / 6
         next_renewal = self._monotonic() + renew_every
         failing = False
         while not stop.is_set():
@@ -98,9 +99,9 @@ class DetectorPartitions:
         async with self.store.transaction() as conn:
             live = await detector_partition_rows.announce(conn, self.replica, now, self.lease)
             share = math.ceil(self.ownership.count / live)
-            held = await detector_partition_rows.hold(conn, self.replica, now, self.lease, share)
+            kept, taken = await detector_partition_rows.hold(conn, self.replica, now, self.lease, share)
         # trusted for two thirds of the lease: another replica may take it only once all of it passed
-        gained, lost = self.ownership.renewed(held, started + self.lease.total_seconds() * 2 / 3)
+        gained, lost = self.ownership.renewed(kept, taken, started + self.lease.total_seconds() * 2 / 3)
         if lost:
             log.warning(
                 "detector partitions taken over by another replica", extra={"partitions": sorted(lost)}
@@ -110,7 +111,7 @@ class DetectorPartitions:
             async with self.store.transaction() as conn:
                 await self.watch.adopt(conn, gained)
             log.info("detector partitions taken", extra={"partitions": sorted(gained)})
-        excess = frozenset(held[share:])
+        excess = frozenset(sorted({*kept, *taken})[share:])
         if excess:
             await self.give_back(excess)
 

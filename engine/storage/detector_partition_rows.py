@@ -59,31 +59,35 @@ async def withdraw(conn: AsyncConnection, replica: str) -> None:
     await conn.execute(delete(detector_replicas).where(detector_replicas.c.replica == replica))
 
 
-async def hold(conn: AsyncConnection, replica: str, now: datetime, lease: timedelta, share: int) -> list[int]:
+async def hold(
+    conn: AsyncConnection, replica: str, now: datetime, lease: timedelta, share: int
+) -> tuple[list[int], list[int]]:
     """Renew this replica's leases and take free or lapsed partitions up to `share`; returns the
-    partitions it holds (possibly more than `share`: giving some back is the caller's, after it
-    saved their state)."""
+    partitions it kept (held without a break: nobody else detected them meanwhile) and those it
+    took. Together they may be more than `share`: giving some back is the caller's, after it saved
+    their state."""
     until = now + lease
+    kept = await _held(conn, replica)
     await conn.execute(
         update(detector_partitions).where(detector_partitions.c.owner == replica).values(lease_until=until)
     )
-    held = await _held(conn, replica)
-    wanted = share - len(held)
-    if wanted > 0:
-        free = or_(detector_partitions.c.owner.is_(None), detector_partitions.c.lease_until < now)
-        query = select(detector_partitions.c.partition).where(free).order_by(detector_partitions.c.partition)
-        query = query.limit(wanted)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        chosen = [int(p) for p in (await conn.scalars(query)).all()]
-        if chosen:
-            await conn.execute(
-                update(detector_partitions)
-                .where(detector_partitions.c.partition.in_(chosen), free)
-                .values(owner=replica, lease_until=until)
-            )
-        held = await _held(conn, replica)
-    return held
+    wanted = share - len(kept)
+    if wanted <= 0:
+        return kept, []
+    free = or_(detector_partitions.c.owner.is_(None), detector_partitions.c.lease_until < now)
+    query = select(detector_partitions.c.partition).where(free).order_by(detector_partitions.c.partition)
+    query = query.limit(wanted)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    chosen = [int(p) for p in (await conn.scalars(query)).all()]
+    if not chosen:
+        return kept, []
+    await conn.execute(
+        update(detector_partitions)
+        .where(detector_partitions.c.partition.in_(chosen), free)
+        .values(owner=replica, lease_until=until)
+    )
+    return kept, sorted(set(await _held(conn, replica)) - set(kept))
 
 
 async def release(conn: AsyncConnection, replica: str, partitions: Sequence[int]) -> None:
