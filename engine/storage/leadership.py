@@ -36,6 +36,9 @@ class Leadership:
         if self._conn is not None:
             try:
                 await self._conn.execute(text("SELECT 1"))
+                # never leave it idle in a transaction: an old snapshot held for hours keeps
+                # PostgreSQL from vacuuming the busy tables (outbox, queues)
+                await self._conn.commit()
                 return True
             except Exception:
                 log.warning("lost the connection holding the decider lock")

@@ -13,8 +13,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from engine.storage import correlation_queue_rows
 from engine.storage.database import open_engine
-from engine.storage.schema import alerts, incidents, outbox
+from engine.storage.schema import alerts, incident_alerts, incidents, outbox
 from tests.conftest import TOKEN
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.fakes.slack_app import SIGNING_SECRET
@@ -86,14 +87,22 @@ async def test_killing_replicas_loses_nothing_and_posts_each_card_once(pg_url: s
 
         engine = open_engine(pg_url)
         try:
-            for _ in range(600):  # the outbox drains once both are up (a killed delivery's lease is 5 s)
+            # the decider takes what the other replica queued, then the outbox drains (a killed
+            # delivery's lease is 5 s)
+            for _ in range(600):
                 async with engine.connect() as conn:
                     pending = await conn.scalar(select(func.count()).where(outbox.c.status != "sent"))
-                if pending == 0:
+                    queued = await correlation_queue_rows.size(conn)
+                if pending == 0 and queued == 0:
                     break
                 await asyncio.sleep(0.1)
             async with engine.connect() as conn:
                 stored = await conn.scalar(select(func.count()).select_from(alerts))
+                unclustered = await conn.scalar(
+                    select(func.count())
+                    .select_from(alerts)
+                    .where(~alerts.c.id.in_(select(incident_alerts.c.alert_id)))
+                )
                 incident_ids = set((await conn.scalars(select(incidents.c.id))).all())
                 undelivered = await conn.scalar(select(func.count()).where(outbox.c.status != "sent"))
         finally:
@@ -101,6 +110,7 @@ async def test_killing_replicas_loses_nothing_and_posts_each_card_once(pg_url: s
             await asyncio.gather(*(replica.stop() for replica in replicas))
 
         assert stored == len(sent), "every alert stored once"
+        assert unclustered == 0, "every alert decided on, wherever it arrived"
         assert undelivered == 0, "nothing left in the outbox"
         channel = next(iter(slack.channels))
         keys = [message["metadata"]["event_payload"]["key"] for message in slack.messages(channel)]

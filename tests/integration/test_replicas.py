@@ -98,3 +98,22 @@ async def test_a_change_stored_by_one_replica_is_known_to_the_decider(
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.5)  # another sync round must not learn it twice
     assert first.app[INGEST].correlator.memory()["changes"] == 1
+
+
+async def test_when_the_decider_stops_another_replica_decides(make_client: Any, database_url: str) -> None:
+    settings = Settings(database_url=database_url, ingest_token=TOKEN)
+    first = await make_client(settings)
+    second = await make_client(settings)
+    response = await second.post("/api/v1/alerts", json=[alert("DiskFull", "db-1", 3)], headers=auth())
+    assert response.status == 200
+    await settled(first)
+    await first.close()  # its session lock goes with it
+    deadline = asyncio.get_running_loop().time() + 10
+    while not second.app[INGEST].deciding:
+        assert asyncio.get_running_loop().time() < deadline, "nobody took over deciding"
+        await asyncio.sleep(0.05)
+    response = await second.post("/api/v1/alerts", json=[alert("DiskFull", "db-2", 1)], headers=auth())
+    assert response.status == 200
+    await settled(second)
+    [incident] = await incidents(second)
+    assert incident["alert_count"] == 2  # decided with what the first decider did, not from scratch
