@@ -535,7 +535,7 @@ class IngestService:
     async def _refresh(self, conn: AsyncConnection, incident_ids: set[int], now: datetime) -> None:
         refreshed: dict[int, tuple[list[str], str | None]] = {}
         for incident_id in incident_ids:
-            snapshot = self.correlator.incident(incident_id)
+            snapshot = self.correlator.summary(incident_id)
             if snapshot is not None:
                 main = (
                     snapshot.roots[0]
@@ -554,8 +554,8 @@ class IngestService:
         now = self.clock.now()
         due = set(changes.opened)
         for incident_id in changes.grown - changes.opened - changes.closed:
-            snapshot = self.correlator.incident(incident_id)
-            size = len(snapshot.alerts) if snapshot is not None else 0
+            snapshot = self.correlator.summary(incident_id)
+            size = snapshot.size if snapshot is not None else 0
             last = self._scored.get(incident_id)
             if last is None or now - last[0] >= RESCORE_INTERVAL or size >= 1.5 * max(last[1], 1):
                 due.add(incident_id)
@@ -569,8 +569,8 @@ class IngestService:
 
     def _mark_scored(self, incident_ids: set[int], now: datetime) -> None:
         for incident_id in incident_ids:
-            snapshot = self.correlator.incident(incident_id)
-            self._scored[incident_id] = (now, len(snapshot.alerts) if snapshot is not None else 0)
+            snapshot = self.correlator.summary(incident_id)
+            self._scored[incident_id] = (now, snapshot.size if snapshot is not None else 0)
             self._unscored.discard(incident_id)
 
     def announce(self, changes: IncidentChanges) -> None:
@@ -642,7 +642,7 @@ class _DecisionWrites:
             await _apply_closure(conn, closure, now, changes)
         refreshed: dict[int, tuple[list[str], str | None]] = {}
         for incident_id in changes.opened | changes.grown:
-            snapshot = correlator.incident(incident_id)
+            snapshot = correlator.summary(incident_id)
             if snapshot is None:
                 continue
             main = (

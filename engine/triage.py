@@ -36,7 +36,7 @@ async def prioritize(
     `previous` (the last assessment per incident, kept by the caller) lets the scorer reuse its
     reasons when the priority did not move, which saves most of the cost during a flood.
     """
-    snapshots = [s for i in sorted(incident_ids) if (s := correlator.incident(i)) is not None and s.open]
+    snapshots = [s for i in sorted(incident_ids) if (s := correlator.summary(i)) is not None and s.open]
     if not snapshots:
         return {}
     ids = [s.id for s in snapshots]

@@ -16,7 +16,7 @@ from engine.clustering.corrections import Correction
 from engine.clustering.dedup import AlertInstance, AlertKey, InstanceOutcome, classify
 from engine.clustering.features import extract_features
 from engine.clustering.ids import IncidentIdAllocator, SequentialIds
-from engine.clustering.incident import Incident, IncidentSnapshot, Member
+from engine.clustering.incident import Incident, IncidentSnapshot, IncidentSummary, Member
 from engine.clustering.placement import place
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence, silencing
@@ -119,6 +119,11 @@ class AlertCorrelator:
     def incident(self, incident_id: int) -> IncidentSnapshot | None:
         incident = self._state.incidents.get(incident_id)
         return None if incident is None else incident.snapshot()
+
+    def summary(self, incident_id: int) -> IncidentSummary | None:
+        """The incident without its members: cheap however large it grew."""
+        incident = self._state.incidents.get(incident_id)
+        return None if incident is None else incident.summary()
 
     def is_duplicate(self, alert: Alert) -> bool:
         """Whether `alert` repeats an instance the engine holds, unchanged (pure: changes nothing)."""

@@ -95,6 +95,16 @@ class Incident:
             self.last_new_alert_at = self.opened_at
         self.firing = {key for key in firing if key in self.members}
 
+    def summary(self) -> IncidentSummary:
+        return IncidentSummary(
+            id=self.id,
+            open=self.is_open,
+            opened_at=_datetime(self.opened_at),
+            size=len(self.members),
+            services=tuple(sorted(self.services)),
+            roots=tuple(sorted(self.roots)),
+        )
+
     def snapshot(self) -> IncidentSnapshot:
         return IncidentSnapshot(
             id=self.id,
@@ -109,6 +119,19 @@ class Incident:
             change=self.change,
             merged_into=self.merged_into,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSummary:
+    """What the service asks of an incident on every batch, without copying its members (an
+    incident thousands of alerts large grows on every batch of a flood)."""
+
+    id: int
+    open: bool
+    opened_at: datetime
+    size: int
+    services: tuple[str, ...]
+    roots: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
