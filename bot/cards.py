@@ -48,7 +48,7 @@ class StoredCardViews:
         self.can_escalate = can_escalate
 
     async def view(self, incident_id: int) -> IncidentView | None:
-        detail = await self.store.get_incident(incident_id)
+        detail = await self.store.get_incident(incident_id, history=False)
         if detail is None:
             return None
         now = self.clock.now()

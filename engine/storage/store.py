@@ -82,6 +82,6 @@ class Store:
         async with self.engine.connect() as conn:
             return await incident_rows.list_incidents(conn, query)
 
-    async def get_incident(self, incident_id: int) -> IncidentDetail | None:
+    async def get_incident(self, incident_id: int, *, history: bool = True) -> IncidentDetail | None:
         async with self.engine.connect() as conn:
-            return await incident_rows.get_incident(conn, incident_id)
+            return await incident_rows.get_incident(conn, incident_id, history=history)
