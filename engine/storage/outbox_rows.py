@@ -101,13 +101,31 @@ async def claim_due(
     conn: AsyncConnection, now: datetime, *, lease: timedelta, limit: int, destinations: Sequence[str]
 ) -> list[OutboxItem]:
     """Pending rows due by `now`, oldest first, leased for `lease`: another worker (another
-    replica) skips them until the lease runs out, which is also what retries them after a crash."""
+    replica) skips them until the lease runs out, which is also what retries them after a crash.
+
+    A row waits while an earlier row of its incident and destination is pending but not due (backing
+    off after a failure, holding for a 429, leased by a worker delivering it): rows queued later
+    would otherwise overtake it — a PagerDuty resolve sent before its trigger, a thread reply before
+    the one before it. The worker keeps the order among the rows it claims together."""
+    earlier = outbox.alias("earlier")
+    waits_for_earlier = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.destination == outbox.c.destination,
+            earlier.c.incident_id == outbox.c.incident_id,
+            earlier.c.id < outbox.c.id,
+            earlier.c.status == PENDING,
+            earlier.c.next_attempt_at > now,
+        )
+        .exists()
+    )
     query = (
         select(outbox)
         .where(
             outbox.c.status == PENDING,
             outbox.c.next_attempt_at <= now,
             outbox.c.destination.in_(list(destinations)),
+            ~waits_for_earlier,
         )
         .order_by(outbox.c.id)
         .limit(limit)

@@ -3,14 +3,18 @@
 Accepted events are recorded in `events` (what PagerDuty would act on); every request, accepted or
 not, in `requests`. Like PagerDuty it answers 202 `{"status": "success", "message": "Event
 processed", "dedup_key": ...}`, and 400 `{"status": "invalid event", ...}` for a body it would refuse.
-Faults are scripted: `fail(status, times, retry_after=...)` answers 429/5xx to the next requests
-(before recording them as events, as PagerDuty does not process a refused request).
+Faults are scripted: `fail(status, times, retry_after=...)` answers 429/5xx to the next requests, or
+to every request for `seconds`; the first scripted fault that applies answers. A refused request is
+not recorded as an event (PagerDuty did not process it), unless `after_processing=True`: the event
+is accepted and then the answer is lost (a proxy's 502, a dropped connection), the case where a
+sender cannot tell and sends again.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +32,17 @@ class _Fault:
     status: int
     remaining: int
     retry_after: str | None
+    until: float | None = None  # every request until then (time.monotonic) instead of `remaining`
+    after_processing: bool = False
+
+    def take(self, now: float) -> bool:
+        """Whether this fault answers a request now (counting it off when it is counted)."""
+        if self.until is not None:
+            return now < self.until
+        if self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
 
 
 @dataclass
@@ -59,8 +74,18 @@ class FakePagerDuty:
         assert self._server is not None, "start() the fake first"
         return str(self._server.make_url("")).rstrip("/")
 
-    def fail(self, status: int, times: int = 1, *, retry_after: str | None = None) -> None:
-        self._faults.append(_Fault(status, times, retry_after))
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: str | None = None,
+        seconds: float | None = None,
+        after_processing: bool = False,
+    ) -> None:
+        """Answer `status` to the next `times` requests, or to all of them for `seconds`."""
+        until = None if seconds is None else time.monotonic() + seconds
+        self._faults.append(_Fault(status, times, retry_after, until, after_processing))
 
     def actions(self) -> list[tuple[str, str]]:
         return [(e["event_action"], e["dedup_key"]) for e in self.events]
@@ -74,16 +99,10 @@ class FakePagerDuty:
                 {"status": "invalid event", "message": "Event object is invalid", "errors": ["not JSON"]},
                 status=400,
             )
-        fault = next((f for f in self._faults if f.remaining > 0), None)
-        if fault is not None:
-            fault.remaining -= 1
-            self.requests.append((event, fault.status))
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return web.json_response(
-                {"status": "throttled" if fault.status == 429 else "error"},
-                status=fault.status,
-                headers=headers,
-            )
+        now = time.monotonic()
+        fault = next((f for f in self._faults if f.take(now)), None)
+        if fault is not None and not fault.after_processing:
+            return self._refuse(event, fault)
         errors = _problems(event)
         if errors:
             self.requests.append((event, 400))
@@ -93,10 +112,19 @@ class FakePagerDuty:
             )
         if "dedup_key" not in event:
             event["dedup_key"] = uuid.uuid4().hex
-        self.requests.append((event, 202))
         self.events.append(event)
+        if fault is not None:
+            return self._refuse(event, fault)
+        self.requests.append((event, 202))
         return web.json_response(
             {"status": "success", "message": "Event processed", "dedup_key": event["dedup_key"]}, status=202
+        )
+
+    def _refuse(self, event: dict[str, Any], fault: _Fault) -> web.Response:
+        self.requests.append((event, fault.status))
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        return web.json_response(
+            {"status": "throttled" if fault.status == 429 else "error"}, status=fault.status, headers=headers
         )
 
 

@@ -8,7 +8,8 @@ Teams, refuses connector calls without the token it issued. `channel_token` sign
 Connector would send with an inbound activity, with the RSA key published at the fake's JWKS.
 
 Every call is recorded. Faults are scripted: `rate_limit(...)` answers 429 with Retry-After, `fail(...)`
-answers 5xx, before doing the work or after it (`after_processing=True`).
+answers 5xx, before doing the work or after it (`after_processing=True`), for the next N matching
+calls or for a time window; the first scripted fault that applies answers.
 """
 
 from __future__ import annotations
@@ -61,10 +62,32 @@ class Message:
 @dataclass
 class Fault:
     kinds: frozenset[str] | None
-    remaining: int
+    remaining: int | None  # the next N matching calls, or
+    until: float | None  # every matching call until then (time.monotonic)
     status: int
     retry_after: int = 1
     after_processing: bool = False
+
+    def take(self, kind: str, now: float) -> bool:
+        """Whether this fault answers a `kind` call now (counting it off when it is counted)."""
+        if self.kinds is not None and kind not in self.kinds:
+            return False
+        if self.until is not None:
+            return now < self.until
+        if self.remaining is None or self.remaining <= 0:
+            return False
+        self.remaining -= 1
+        return True
+
+
+def endpoints_at(url: str) -> TeamsEndpoints:
+    """Microsoft's identity services as a fake at `url` serves them (for a process of its own that
+    is given only the fake's URL)."""
+    return TeamsEndpoints(
+        bot_framework_openid=f"{url}/botframework/.well-known/openidconfiguration",
+        entra_openid=f"{url}/{{tenant}}/v2.0/.well-known/openid-configuration",
+        token_url=f"{url}/{{tenant}}/oauth2/v2.0/token",
+    )
 
 
 def signing_key() -> rsa.RSAPrivateKey:
@@ -124,11 +147,7 @@ class FakeTeams:
 
     @property
     def endpoints(self) -> TeamsEndpoints:
-        return TeamsEndpoints(
-            bot_framework_openid=f"{self.url}/botframework/.well-known/openidconfiguration",
-            entra_openid=f"{self.url}/{{tenant}}/v2.0/.well-known/openid-configuration",
-            token_url=f"{self.url}/{{tenant}}/oauth2/v2.0/token",
-        )
+        return endpoints_at(self.url)
 
     # -- the tenant -------------------------------------------------------------------------------
 
@@ -172,19 +191,30 @@ class FakeTeams:
     # -- faults -----------------------------------------------------------------------------------
 
     def rate_limit(
-        self, next_calls: int, *, retry_after: int = 1, kinds: Iterable[str] | None = None
+        self,
+        next_calls: int | None = None,
+        *,
+        seconds: float | None = None,
+        retry_after: int = 1,
+        kinds: Iterable[str] | None = None,
     ) -> None:
-        self._faults.append(Fault(_kinds(kinds), next_calls, 429, retry_after))
+        """Answer 429 + Retry-After to the next `next_calls` matching calls, or for `seconds`."""
+        self._faults.append(Fault(_kinds(kinds), next_calls, _until(seconds), 429, retry_after))
 
     def fail(
         self,
-        next_calls: int,
+        next_calls: int | None = None,
         *,
+        seconds: float | None = None,
         status: int = 500,
         after_processing: bool = False,
         kinds: Iterable[str] | None = None,
     ) -> None:
-        self._faults.append(Fault(_kinds(kinds), next_calls, status, after_processing=after_processing))
+        """Answer `status` to the next `next_calls` matching calls, or for `seconds`; with
+        `after_processing` the call takes effect first, as when Teams' answer is lost."""
+        self._faults.append(
+            Fault(_kinds(kinds), next_calls, _until(seconds), status, after_processing=after_processing)
+        )
 
     async def wait_until(self, condition: Callable[[], bool], within: float = 5.0) -> None:
         async with asyncio.timeout(within), self._changed:
@@ -262,11 +292,9 @@ class FakeTeams:
             scheme, _, token = (authorization or "").partition(" ")
             if scheme != "Bearer" or token not in self.issued:
                 return 401, _error("Unauthorized", "invalid or missing token"), {}
-        fault = next(
-            (f for f in self._faults if f.remaining > 0 and (f.kinds is None or kind in f.kinds)), None
-        )
+        now = time.monotonic()
+        fault = next((f for f in self._faults if f.take(kind, now)), None)
         if fault is not None:
-            fault.remaining -= 1
             if fault.status == 429:
                 return 429, _error("TooManyRequests", "slow down"), {"Retry-After": str(fault.retry_after)}
             if fault.after_processing:
@@ -320,3 +348,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 def _kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
     return None if kinds is None else frozenset(kinds)
+
+
+def _until(seconds: float | None) -> float | None:
+    return None if seconds is None else time.monotonic() + seconds

@@ -33,6 +33,9 @@ class Replica:
     kills: int = 0
     log_path: str | None = None
     """Where the process's log goes (JSON lines), for reading after a failure; nowhere when None."""
+    module: str = "bot.cli"
+    """What `python -m` runs with the argument `serve`: the command line, or a test's own entry point
+    around it (`tests.faults.teams_serve`) for what no setting reaches."""
 
     @property
     def url(self) -> str:
@@ -42,7 +45,7 @@ class Replica:
         env = {"NOCBOT_LOG_LEVEL": "WARNING", **os.environ, **self.env, "NOCBOT_PORT": str(self.port)}
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115, ASYNC230 - tiny, local
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", env=env,
+            sys.executable, "-m", self.module, "serve", env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=log or asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         if log is not None:

@@ -170,6 +170,42 @@ async def test_an_unexpected_error_backs_off_and_is_retried_until_delivered(stor
     assert worker.failures == 4
 
 
+async def test_what_is_queued_while_an_earlier_row_waits_for_a_retry_goes_after_it(store: Store) -> None:
+    """PagerDuty is down: the trigger fails and backs off, and meanwhile the incident is acknowledged.
+    The acknowledge goes after the trigger, not before (PagerDuty drops an acknowledge of an alert it
+    does not have, then pages for the trigger); another incident's event is not held up."""
+    for incident_id in (1, 2):
+        await incident(store, incident_id)
+
+    async def queue(incident_id: int, action: str) -> None:
+        async with store.transaction() as conn:
+            await outbox_rows.enqueue(
+                conn,
+                destination="pagerduty",
+                kind=action,
+                key=f"pagerduty:{action}:{incident_id}",
+                payload={"event_action": action},
+                incident_id=incident_id,
+                now=clock.now(),
+            )
+
+    clock = FixedClock(NOW)
+    recorder = Recorder()
+    recorder.script = [ConnectionResetError("PagerDuty went away")]
+    policy = OutboxPolicy(first_backoff=8, max_backoff=8)
+    worker = OutboxWorker(store, clock, {"pagerduty": recorder}, policy)
+    await queue(1, "trigger")
+    assert await worker.deliver_due() == 1  # failed: tried again in 4 to 8 s
+    clock.advance(timedelta(seconds=1))
+    await queue(1, "acknowledge")
+    await queue(2, "trigger")
+    await worker.deliver_due()
+    assert [key for _, key, _ in recorder.got] == ["pagerduty:trigger:2"], "the acknowledge waits"
+    clock.advance(timedelta(seconds=8))
+    await worker.deliver_due()
+    assert [key for _, key, _ in recorder.got[1:]] == ["pagerduty:trigger:1", "pagerduty:acknowledge:1"]
+
+
 async def test_a_crashed_worker_s_lease_runs_out_and_another_delivers(store: Store) -> None:
     await incident(store, 1)
     async with store.transaction() as conn:
@@ -247,29 +283,35 @@ async def test_a_redraw_during_a_delivery_does_not_hand_the_row_to_another_worke
 async def test_rows_whose_lease_ran_out_during_a_long_batch_are_left_to_the_worker_that_took_them(
     store: Store,
 ) -> None:
-    """Replica A claims an incident's three replies in one batch, and each delivery takes 40 s
-    (Slack paces a busy channel at one call a second): the lease (60 s) of the rows still waiting
-    runs out while A works through the batch, and replica B claims and posts them. A must not post
-    them a second time."""
+    """Replica A claims two incidents' replies in one batch and works through one incident at a time,
+    each delivery taking 40 s (Slack paces a busy channel at one call a second): the lease (60 s) of
+    the rows still waiting runs out while A works. Replica B claims the other incident's rows and
+    posts them; A must not post them a second time. B leaves the rest of A's incident alone: a row
+    of it is still being delivered, and what comes after it goes after it, so A posts those."""
     await incident(store, 1)
+    await incident(store, 2)
     timeline = Timeline(["slack"])
     async with store.transaction() as conn:
-        for n in range(3):
-            await timeline.note(conn, 1, kind="note", text=f"note {n}", now=NOW, redraw=False)
+        for incident_id, notes in ((1, 3), (2, 2)):
+            for n in range(notes):
+                text = f"#{incident_id} note {n}"
+                await timeline.note(conn, incident_id, kind="note", text=text, now=NOW, redraw=False)
     clock = FixedClock(NOW)
-    policy = OutboxPolicy(lease=timedelta(seconds=60))
+    policy = OutboxPolicy(lease=timedelta(seconds=60), incidents_at_once=1)
     other = Recorder()
     second_worker = OutboxWorker(store, clock, {"slack": other}, policy)
 
     class SlowPoster(Recorder):
         async def deliver(self, item: OutboxItem) -> None:
             clock.advance(timedelta(seconds=40))
-            if len(self.got) == 1:  # A is on its second row: the third's lease has run out
+            if len(self.got) == 1:  # A is on its second row: the leases of the rows after it ran out
                 await second_worker.deliver_due()
             await super().deliver(item)
 
     first = SlowPoster()
     await OutboxWorker(store, clock, {"slack": first}, policy).deliver_due()
-    assert [payload["text"] for _, _, payload in first.got] == ["note 0", "note 1"]
-    assert [payload["text"] for _, _, payload in other.got] == ["note 2"], "B took the row A let go"
+    assert [payload["text"] for _, _, payload in first.got] == ["#1 note 0", "#1 note 1", "#1 note 2"]
+    assert [payload["text"] for _, _, payload in other.got] == ["#2 note 0", "#2 note 1"], (
+        "B took the rows A let go"
+    )
     assert set((await statuses(store.engine)).values()) == {"sent"}
