@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Column, String
 
 from engine.models import MetricPoint, PastIncident, Priority
+from engine.storage.schema import incidents
 from integrations.nocbot_api import parse_point
-from integrations.payload import PayloadError, epoch_seconds, parse_iso
+from integrations.payload import NUL_MESSAGE, PayloadError, epoch_seconds, parse_iso
 
 INCIDENT_COLUMNS = (
     "id",
@@ -29,6 +31,19 @@ INCIDENT_COLUMNS = (
     "resolution",
     "playbook",
 )
+
+
+def _length(column: Column[str]) -> int | None:
+    return column.type.length if isinstance(column.type, String) else None
+
+
+# The columns these fields are stored in: PostgreSQL refuses longer text, mid-import and without a
+# line number, where SQLite would keep it; so they are checked here, on both.
+_MAX_LENGTH = {
+    "id": _length(incidents.c.external_id),
+    "service": _length(incidents.c.service),
+    "playbook": _length(incidents.c.playbook),
+}
 
 
 class ImportFileError(ValueError):
@@ -51,16 +66,19 @@ def read_metric_points(lines: Iterable[str]) -> Iterator[MetricPoint]:
     if is_json_lines(first):
         yield from _json_lines(_chain(first, iterator), _point_from_json)
         return
-    reader = csv.reader(_chain(first, iterator))
-    header = [name.strip() for name in next(reader)]
+    records = _csv_records(_chain(first, iterator))
+    header_line, cells = next(records)
+    header = [name.strip() for name in cells]
     if header[:3] != ["timestamp", "metric", "value"]:
-        raise ImportFileError(1, "header must start with timestamp,metric,value (then one column per label)")
+        raise ImportFileError(
+            header_line, "header must start with timestamp,metric,value (then one column per label)"
+        )
     labels = header[3:]
     for name in labels:
         if not name.isidentifier():
-            raise ImportFileError(1, f"label column {name!r} is not a valid label name")
-    for row in reader:
-        line = reader.line_num
+            raise ImportFileError(header_line, f"label column {name!r} is not a valid label name")
+    _check_unique(header, header, header_line)
+    for line, row in records:
         if not row or row == [""]:
             continue
         if len(row) != len(header):
@@ -91,14 +109,43 @@ def read_past_incidents(lines: Iterable[str]) -> Iterator[PastIncident]:
     if is_json_lines(first):
         yield from _json_lines(_chain(first, iterator), _incident_from_record)
         return
-    reader = csv.DictReader(_chain(first, iterator))
-    missing = [c for c in INCIDENT_COLUMNS if c not in (reader.fieldnames or [])]
+    records = _csv_records(_chain(first, iterator))
+    header_line, header = next(records)
+    missing = [c for c in INCIDENT_COLUMNS if c not in header]
     if missing:
-        raise ImportFileError(1, f"header lacks {', '.join(missing)}; expected {','.join(INCIDENT_COLUMNS)}")
-    for record in reader:
-        if None in record:
-            raise ImportFileError(reader.line_num, "more columns than the header")
-        yield _incident_from_record(record, reader.line_num)
+        raise ImportFileError(
+            header_line, f"header lacks {', '.join(missing)}; expected {','.join(INCIDENT_COLUMNS)}"
+        )
+    # other columns are ignored, so only these must be unambiguous
+    _check_unique(header, INCIDENT_COLUMNS, header_line)
+    for line, row in records:
+        if not row:
+            continue
+        if len(row) != len(header):
+            # fewer cells is a line cut short as often as empty trailing fields: never guessed at
+            side = "more" if len(row) > len(header) else "fewer"
+            raise ImportFileError(line, f"{side} columns than the header ({len(row)}, not {len(header)})")
+        yield _incident_from_record(dict(zip(header, row, strict=True)), line)
+
+
+def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each CSV record; what the csv module cannot read fails at its line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, a quote it cannot close…
+            raise ImportFileError(reader.line_num, f"not valid CSV: {exc}") from None
+        yield reader.line_num, row
+
+
+def _check_unique(header: list[str], names: Iterable[str], line: int) -> None:
+    """A column twice would let one cell silently win over the other."""
+    for name in names:
+        if header.count(name) > 1:
+            raise ImportFileError(line, f"column {name!r} appears more than once in the header")
 
 
 def _json_lines(lines: Iterable[str], build: Any) -> Iterator[Any]:
@@ -130,6 +177,11 @@ def _incident_from_record(record: dict[str, Any], line: int) -> PastIncident:
             return None
         if not isinstance(value, str):
             raise ImportFileError(line, f"{key} must be text")
+        if "\x00" in value:
+            raise ImportFileError(line, f"{key} {NUL_MESSAGE}")
+        limit = _MAX_LENGTH.get(key)
+        if limit is not None and len(value.strip()) > limit:
+            raise ImportFileError(line, f"{key} is longer than {limit} characters")
         return value.strip()
 
     priority_raw = text("priority")

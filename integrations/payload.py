@@ -146,7 +146,10 @@ def parse_iso(raw: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant a datetime holds
+        return None
 
 
 def join(field: str, key: str | int) -> str:

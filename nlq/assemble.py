@@ -207,6 +207,8 @@ def _metric_question(head: Head, said: _Said, compare_time: TimeExpr | None) -> 
         rank = _one(said.ranks, "ranking")
         assert rank is not None
         if rank.key is not None:
+            if rank.key[0] != "KEY":  # "top 3 priorities by cpu": priorities belong to incidents
+                raise CannotAnswer("Metrics are ranked by label: 'top 5 hosts by cpu'.")
             rank_key, _plural = label_key(rank.key[1])
             group_by = (str(rank_key), *(g for g in group_by if g != rank_key))
         if not group_by:

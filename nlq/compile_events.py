@@ -29,7 +29,7 @@ from sqlalchemy import (
 from engine.storage.schema import alerts, incidents, playbook_runs
 from nlq.ast import Direction, EventQuestion, Measure, Rolling, Subject, TimeExpr, Unit
 from nlq.compiled import CompiledQuery, Context, KeyColumn, KeyKind, ResultKind
-from nlq.ordering import key_order
+from nlq.ordering import key_order, ranked_rows
 from nlq.periods import StepKeys
 from nlq.timerange import resolve
 
@@ -80,7 +80,7 @@ def compile_event(question: EventQuestion, ctx: Context) -> CompiledQuery:
         descending = question.ranking.direction is Direction.HIGHEST
         statement = statement.order_by(
             measured.desc() if descending else measured.asc(), *key_order(labelled)
-        ).limit(question.ranking.limit)
+        ).limit(ranked_rows(question.ranking, ctx.limits))
     else:
         statement = statement.order_by(*key_order(labelled)).limit(ctx.limits.max_rows + 1)
     return CompiledQuery(

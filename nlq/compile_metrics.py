@@ -24,7 +24,7 @@ from nlq.ast import (
 )
 from nlq.compiled import CompiledQuery, Context, KeyColumn, KeyKind, ResultKind
 from nlq.metric_sql import bucket_rows, columns_for, label, matching_series, value_of
-from nlq.ordering import key_order
+from nlq.ordering import key_order, ranked_rows
 from nlq.periods import StepKeys
 from nlq.timerange import TimeRange, resolve
 
@@ -102,7 +102,7 @@ def compile_metric(question: MetricQuestion, ctx: Context) -> CompiledQuery:
         descending = question.ranking.direction is Direction.HIGHEST
         statement = statement.order_by(
             value.desc() if descending else value.asc(), *key_order(labelled)
-        ).limit(question.ranking.limit)
+        ).limit(ranked_rows(question.ranking, ctx.limits))
     else:
         statement = statement.order_by(*key_order(labelled)).limit(ctx.limits.max_rows + 1)
     return compiled(statement, ResultKind.TABLE)

@@ -10,6 +10,7 @@ place is refused here, with the nearest known word, before any parsing.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -164,12 +165,15 @@ class Lexicon:
             return None, 1  # "90 %": the sign adds nothing to the number
         glued = _NUMBER_WITH_UNIT.match(word)
         if glued:
-            tags.append(Tag("NUMBER", float(glued.group(1)), glued.group(1)))
+            tags.append(Tag("NUMBER", _finite(float(glued.group(1)), word), glued.group(1)))
             return Tag("UNIT", _GLUED_UNITS[glued.group(2)], glued.group(2)), 1
         match = _NUMBER.match(word)
-        number = float(match.group(1)) if match else NUMBER_WORDS.get(word)
+        spelled = NUMBER_WORDS.get(word)
+        # a float either way: int has no is_integer() before Python 3.12
+        number = float(match.group(1)) if match else float(spelled) if spelled is not None else None
         if number is None:
             return None
+        _finite(number, word)
         if following == "percentile":
             return Tag("AGG", _quantile(number, word), f"{word} percentile"), 2
         if _is_year(number, tags):
@@ -338,6 +342,13 @@ def _cover(said: set[str], name_words: frozenset[str]) -> float:
 
 def _key_rank(key: str) -> tuple[int, str]:
     return (_KEY_PREFERENCE.index(key) if key in _KEY_PREFERENCE else len(_KEY_PREFERENCE), key)
+
+
+def _finite(number: float, text: str) -> float:
+    """Hundreds of digits make an infinite float: no time range, limit or threshold, and no JSON."""
+    if not math.isfinite(number):
+        raise CannotAnswer(f"'{text[:12]}…' is too large a number")
+    return number
 
 
 def _quantile(number: float, text: str) -> Aggregation:

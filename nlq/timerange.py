@@ -1,7 +1,9 @@
 """Symbolic times ("last week", "since Monday") → half-open UTC ranges, in the team's time zone.
 
 Days start at local midnight; weeks are ISO weeks (Monday); months are calendar months; "last N
-days" is [now − N days, now). No range reaches past `now`: there is no data from the future.
+days" is [now − N days, now). No range reaches past `now`: there is no data from the future; nor
+before 1970, where metric time begins (epoch seconds from 0), which also keeps "monthly since
+0001-01-01" from becoming a CASE of 24,000 months.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _FIXED = {
 }
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class TimeRange:
     start: datetime  # aware, UTC
@@ -47,12 +52,18 @@ class TimeRange:
 def resolve(expr: TimeExpr, now: datetime, tz: ZoneInfo) -> TimeRange:
     now = now.astimezone(UTC)
     today = now.astimezone(tz).date()
-    start, end = _bounds(expr, now, today, tz)
+    try:
+        start, end = _bounds(expr, now, today, tz)
+    except (OverflowError, ValueError):
+        # "last 99999999 days", "since 0001-01-01" in UTC+1: before year 1 or after 9999
+        raise CannotAnswer(f"{describe(expr)} is further from today than any data.") from None
     if start > now:
         raise CannotAnswer(f"{describe(expr)} has not begun yet.")
     if end <= start:
         raise CannotAnswer(f"{describe(expr)} is an empty range of time.")
-    return TimeRange(start, min(end, now), describe(expr))
+    if end <= EARLIEST:
+        raise CannotAnswer(f"{describe(expr)} is before 1970; nothing is stored from then.")
+    return TimeRange(max(start, EARLIEST), min(end, now), describe(expr))
 
 
 def describe(expr: TimeExpr) -> str:

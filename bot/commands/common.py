@@ -12,6 +12,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.settings import Settings, SettingsError
@@ -37,7 +38,11 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def fail(message: str) -> int:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # messages quote what files and users wrote ("value '[/x]' is not a number", ":fire:"): printed
+    # as Text, which rich takes as written, where a str would be read as markup and emoji codes
+    Console(stderr=True, soft_wrap=True).print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False
+    )
     return 1
 
 
@@ -56,9 +61,15 @@ def guarded(run: Callable[[], int]) -> int:
 
 @contextmanager
 def progress_lines(path: Path, description: str) -> Iterator[Iterator[str]]:
-    """The lines of a text file, with a progress bar (by bytes) on an interactive terminal."""
+    """The lines of a UTF-8 text file, with a progress bar (by bytes) on an interactive terminal.
+
+    A byte order mark (spreadsheets write one) is skipped; bytes that are not UTF-8 fail with the
+    line they are on.
+    """
     try:
-        handle: TextIO = path.open(encoding="utf-8", newline="")
+        # surrogateescape: a bad byte decodes to a lone surrogate, found (with its line) below,
+        # where strict decoding would fail on a whole chunk of the file, lines ahead of it
+        handle: TextIO = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from None
     size = path.stat().st_size
@@ -76,11 +87,15 @@ def progress_lines(path: Path, description: str) -> Iterator[Iterator[str]]:
         task = progress.add_task(description, total=size)
 
         def lines() -> Iterator[str]:
-            for line in handle:
-                progress.advance(task, len(line.encode("utf-8")))
+            for number, line in enumerate(handle, start=1):
+                try:
+                    length = len(line.encode("utf-8"))  # which refuses the lone surrogates
+                except UnicodeEncodeError as exc:
+                    byte = ord(line[exc.start]) - 0xDC00
+                    raise CommandError(
+                        f"{path}:{number}: not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1})"
+                    ) from None
+                progress.advance(task, length)
                 yield line
 
-        try:
-            yield lines()
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        yield lines()
