@@ -152,10 +152,7 @@ class IngestService:
                     changes = await self._decide(conn, result)
                     await self._end_turn(conn, turn)
             except BaseException:
-                # nothing of this batch was stored: forget ids reserved or learned inside it
-                self._ids.forget()
-                self._alert_ids.clear()
-                await self._recover()
+                await self._forget_batch()
                 raise
             self._notify(changes)
             return result
@@ -177,14 +174,18 @@ class IngestService:
                     changes = await self._decide(conn, result)
                     await self._end_turn(conn, turn)
             except BaseException:
-                self._ids.forget()
-                self._alert_ids.clear()
-                await self._recover()
+                await self._forget_batch()
                 raise
             for alert, alert_id in zip(result.alerts, result.ids, strict=True):
                 self._alert_ids[AlertKey.of(alert)] = alert_id
             self._notify(changes)
             return len(result.ids)
+
+    async def _forget_batch(self) -> None:
+        """Nothing of a failed batch was stored: forget ids reserved or learned inside it."""
+        self._ids.forget()
+        self._alert_ids.clear()
+        await self._recover()
 
     async def _queue(self, batch: Sequence[Alert]) -> AlertIngestResult:
         """Store a batch and queue it for the deciding replica, in one transaction."""

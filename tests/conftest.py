@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -59,18 +60,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{tmp_path / 'nocbot.db'}"
         return
     server: PgServer = request.getfixturevalue("pg")
-    name = f"nocbot_t{os.getpid()}_{next(_counter)}"
+    async with template_copy(server, f"nocbot_t{os.getpid()}_{next(_counter)}") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def template_copy(server: PgServer, name: str) -> AsyncIterator[str]:
+    """A migrated database copied from the template, dropped afterwards even if connections to it
+    remain (a killed replica's, say)."""
     admin = await asyncpg.connect(server.dsn(server.admin_database))
     try:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     finally:
         await admin.close()
-    yield server.url(name)
-    admin = await asyncpg.connect(server.dsn(server.admin_database))
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        yield server.url(name)
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(server.dsn(server.admin_database))
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
 
 
 @pytest.fixture
