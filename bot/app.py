@@ -34,6 +34,7 @@ from bot.keys import (
     DELIVERERS,
     DETECTOR_PARTITIONS,
     ENRICHMENT,
+    FORECASTER,
     INGEST,
     KNOWN_SERIES,
     LINKS,
@@ -61,6 +62,7 @@ from engine.clustering.correlator import AlertCorrelator
 from engine.detector_ownership import Ownership
 from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
+from engine.forecast_watch import IncidentForecaster
 from engine.ingest import QUEUE_BATCH, IngestService
 from engine.outbox import OutboxPolicy, OutboxWorker
 from engine.playbook_runs import PlaybookRuns
@@ -85,6 +87,7 @@ from nlq.answer import Answer, answer
 log = logging.getLogger("nocbot")
 
 TICK_SECONDS = 30
+FORECAST_SECONDS = 300  # the forecaster's sampling step: it was trained on 5-minute samples
 OUTBOX_DRAIN_SECONDS = 10.0
 DECIDER_POLL_SECONDS = 0.1  # how soon a batch queued by another replica is decided
 DECIDER_CHECK_SECONDS = 1.0  # how soon a replica takes over when the decider is gone
@@ -116,6 +119,7 @@ def create_app(
     app.cleanup_ctx.append(_enrichment)
     app.cleanup_ctx.append(_detector_state)
     app.cleanup_ctx.append(_rollups)
+    app.cleanup_ctx.append(_forecasting)
     install_pagerduty(app, settings.pagerduty)
     app.cleanup_ctx.append(_playbooks)
     app.cleanup_ctx.append(_chat)
@@ -243,6 +247,28 @@ async def _rollups(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(run_rollups(app[STORE].engine, app[CLOCK], stop=stop), name="rollups")
     yield
     stop.set()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _forecasting(app: web.Application) -> AsyncIterator[None]:
+    """The 30-minute incident forecast, made by the deciding replica only (one alarm per service)."""
+    forecaster = IncidentForecaster(app[STORE].engine, app[CLOCK])
+    app[FORECASTER] = forecaster
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(FORECAST_SECONDS)
+            if not app[INGEST].deciding:
+                continue
+            try:
+                await forecaster.run_once()
+            except Exception:
+                log.exception("incident forecast failed")
+
+    task = asyncio.create_task(loop(), name="incident-forecast")
+    yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster",
     "detect",
     "train_priority",
+    "train_forecast",
+    "forecast_report",
     "rollup",
     "ask",
     "playbooks",

@@ -13,6 +13,7 @@ from engine.catalog import Catalog
 from engine.clock import Clock
 from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
+from engine.forecast_watch import IncidentForecaster
 from engine.ingest import IngestService
 from engine.outbox import Deliverer, OutboxWorker
 from engine.playbook_runs import PlaybookRuns
@@ -31,6 +32,7 @@ TELEMETRY = web.AppKey("telemetry", Telemetry)
 STORE = web.AppKey("store", Store)
 INGEST = web.AppKey("ingest", IngestService)
 DETECTOR_PARTITIONS = web.AppKey("detector_partitions", DetectorPartitions)
+FORECASTER = web.AppKey("forecaster", IncidentForecaster)
 ENRICHMENT = web.AppKey("enrichment", EnrichmentWorker)
 RESPONDERS = web.AppKey("responders", Responders)
 KNOWN_SERIES = web.AppKey("known_series", KnownSeries)

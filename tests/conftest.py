@@ -24,7 +24,8 @@ from engine.storage.database import open_engine
 from tests.pg_server import PgServer, postgres_server
 
 TOKEN = "test-token"
-TEMPLATE = "nocbot_template"
+# one template per pytest process: concurrent runs on one server must not recreate each other's
+TEMPLATE = f"nocbot_template_{os.getpid()}"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _counter = itertools.count()
 
@@ -36,9 +37,21 @@ def pg() -> Iterator[PgServer]:
             # may be first requested from inside a running event loop (an async fixture)
             with ThreadPoolExecutor(1) as worker:
                 worker.submit(asyncio.run, _prepare_template(server)).result()
-            yield server
+            try:
+                yield server
+            finally:
+                with ThreadPoolExecutor(1) as worker:
+                    worker.submit(asyncio.run, _drop_template(server)).result()
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+async def _drop_template(server: PgServer) -> None:
+    admin = await asyncpg.connect(server.dsn(server.admin_database))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 async def _prepare_template(server: PgServer) -> None:

@@ -430,6 +430,27 @@ correlation_queue = Table(
     Column("queued_at", Instant, nullable=False),
 )
 
+# Alarms of the 30-minute incident forecaster and what became of each (migration 0008): a row is
+# settled once its horizon has passed, with the major incident that opened in time, if any.
+incident_forecasts = Table(
+    "incident_forecasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service", String(200), nullable=False),
+    Column("made_at", Instant, nullable=False),
+    Column("horizon_until", Instant, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("outcome", String(16)),  # None until settled | incident | none
+    Column("incident_id", ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("onset_at", Instant),
+    Column("settled_at", Instant),
+    Index(None, "service", "made_at"),
+    Index(None, "outcome", "horizon_until"),
+    Index(None, "made_at"),
+)
+
 # Enrichment asks which neighbours of an incident's services are alerting right now: firing alerts
 # by service, without walking every alert those services ever raised (migration 0003).
 Index("ix_alerts_status_service", alerts.c.status, alerts.c.service)
