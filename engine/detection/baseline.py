@@ -5,9 +5,14 @@
     visits of the bin), plus this weekday's offset where the series has a weekly rhythm (the
     offsets are used only while they beat the daily profile alone), plus today's offset from the
     typical (a clipped EWMA); with a spread per bin because busy hours are noisier than quiet ones.
-The seasonal predictor is *ready* at a bin once that bin has been seen on `season_min_visits`
-earlier visits; it is *used* when it is ready, has `warmup_points` of error history, and its mean
-absolute error is below the level's. Both are always learned, so switching costs nothing.
+A *visit* of a bin is one day's pass through it: a series sampled every 5 minutes puts 6 points in
+a 30-minute bin per visit. The points of one visit share that day's conditions (they are not
+independent samples of "typical at this time"), so the profile's memory, `season_visit_span`, is
+counted in visits, i.e. days, whatever the sampling rate.
+The seasonal predictor is *ready* at a bin once that bin holds `season_min_visits` earlier points
+(a low bar: readiness only lets it compete); it is *used* when it is ready, has `warmup_points` of
+error history, and its mean absolute error is below the level's. Both are always learned, so
+switching costs nothing.
 A run of `shift_run_points` residuals beyond the clip on the same side is a level shift: the
 predictor jumps to the recent values instead of crawling there spread by spread.
 """
@@ -37,6 +42,8 @@ DAYS_PER_WEEK = 7
 # set it; the offsets are used once they cut the typical value's error by WEEKLY_GAIN.
 WEEKDAY_PRIOR_POINTS = 8.0
 WEEKLY_GAIN = 0.95
+# Visits of a bin hold at most this many points (a bin's length over the sampling interval).
+MAX_POINTS_PER_VISIT = 10_000.0
 
 
 @dataclass(slots=True)
@@ -118,6 +125,25 @@ def day_of_week(ts: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return days
 
 
+def points_per_visit(
+    first_ts: npt.NDArray[np.float64],
+    ts: npt.NDArray[np.float64],
+    seen: npt.NDArray[np.int64],
+    config: DetectorConfig,
+) -> npt.NDArray[np.float64]:
+    """Points one visit of a day bin holds: the bin's length over the mean sampling interval so far.
+
+    At least 1 (a series sampled more coarsely than the bins skips bins, it does not split points)
+    and at most MAX_POINTS_PER_VISIT; 1 until the series has an interval.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_visit = (SECONDS_PER_DAY / config.day_bins) * np.maximum(seen, 1) / (ts - first_ts)
+    bounded: npt.NDArray[np.float64] = np.where(
+        (seen > 0) & np.isfinite(per_visit), np.clip(per_visit, 1.0, MAX_POINTS_PER_VISIT), 1.0
+    )
+    return bounded
+
+
 def spread_floor(
     level: npt.NDArray[np.float64], raw_error: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
@@ -173,9 +199,11 @@ def learn(
     values: npt.NDArray[np.float64],
     prediction: Prediction,
     seen: npt.NDArray[np.int64],
+    per_visit: npt.NDArray[np.float64],
     config: DetectorConfig,
 ) -> None:
-    """Fold accepted values in; `seen` counts points learned before these."""
+    """Fold accepted values in; `seen` counts points learned before these, `per_visit` is
+    `points_per_visit` of these series."""
     clipping = seen >= config.warmup_points
     limit = np.where(clipping, config.clip_spreads, np.inf)
     level_weight = warm_weight(seen, config.level_span)
@@ -236,7 +264,9 @@ def learn(
     )
     # A bin's first visit defines it; later visits move the bin, and the offset tracks today.
     state.season_offset[slots] = np.where(visited, offset + level_weight * season_step, offset)
-    visit_weight = np.maximum(1.0 / (visits + 1.0), 1.0 / config.season_visit_span)
+    # A running mean of the bin's points until it spans `season_visit_span` visits, then an EWMA
+    # over that many visits (each visit's points share the weight of one).
+    visit_weight = np.maximum(1.0 / (visits + 1.0), 1.0 / (config.season_visit_span * per_visit))
     # The daily profile learns the weekday-adjusted value (adjusted whether or not the offsets are
     # used yet, so that it does not soak up a weekly rhythm the offsets are still learning).
     daily_profile = profile_cells[cell]

@@ -31,7 +31,8 @@ class DetectorConfig:
     # cannot drag it; a run of `shift_run_points` of them on one side is a level shift, re-anchored.
     clip_spreads: float = 4.0
     shift_run_points: int = 10
-    # Daily profile: bins per day, memory in visits of a bin, visits before a bin is used.
+    # Daily profile: bins per day; memory in visits of a bin (a visit is one day's pass through it,
+    # however many points the sampling rate puts in it); points in a bin before it is used.
     day_bins: int = 48
     season_visit_span: int = 12
     season_min_visits: int = 2

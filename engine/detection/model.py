@@ -120,7 +120,20 @@ def run_round(
     band = state.tails.band.reshape(-1, 2)[slots * state.tails.band.shape[1] + point_view]
     mean, spread = prediction.mean, prediction.spread
 
-    _learn(state, config, calibration, slots, values, seen, prediction, level_stats, season_stats, rare)
+    per_visit = baseline.points_per_visit(state.admission.first_ts[slots], ts, seen, config)
+    _learn(
+        state,
+        config,
+        calibration,
+        slots,
+        values,
+        seen,
+        per_visit,
+        prediction,
+        level_stats,
+        season_stats,
+        rare,
+    )
     level_shift, season_shift = baseline.shift_runs(
         state.baseline, slots, level_z, season_z, prediction, seen, config
     )
@@ -151,6 +164,7 @@ def _learn(
     slots: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
     seen: npt.NDArray[np.int64],
+    per_visit: npt.NDArray[np.float64],
     prediction: baseline.Prediction,
     level_stats: npt.NDArray[np.float64],
     season_stats: npt.NDArray[np.float64],
@@ -178,4 +192,4 @@ def _learn(
             state.tails, slots[due], calibration.band_probability, calibration.relevant_probability, config
         )
     rhythm.learn(state.rhythm, taught, prediction.cell[learning], rare[learning], config)
-    baseline.learn(state.baseline, slots, values, prediction, seen, config)
+    baseline.learn(state.baseline, slots, values, prediction, seen, per_visit, config)
