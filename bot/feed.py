@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,8 +115,10 @@ class EventFeed:
         self._subscribers: list[Subscription] = []
         self._queue_size = queue_size
         self.dropped_total = 0
+        self.relays: list[Callable[[FeedEvent], None]] = []
+        """Called with every event published here (not with relayed ones): `bot.feed_relay`."""
 
-    def publish(self, type_: str, data: Mapping[str, Any] | None = None) -> FeedEvent:
+    def publish(self, type_: str, data: Mapping[str, Any] | None = None, *, relay: bool = True) -> FeedEvent:
         """Send an event to every subscriber now; never blocks.
 
         `type_` is dotted lower case ("playbook.step"); `data` is a JSON object. An event about one
@@ -149,6 +151,9 @@ class EventFeed:
         self._ring.append(event)
         for subscriber in list(self._subscribers):
             subscriber._offer(event)
+        if relay:
+            for offer in self.relays:
+                offer(event)
         return event
 
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
@@ -222,10 +227,12 @@ def install_feed(app: web.Application) -> None:
     """
     # imported here: both modules build on this one
     from bot.feed_incidents import incident_events
+    from bot.feed_relay import feed_relay
     from bot.feed_sse import event_routes
 
     app[FEED] = EventFeed(app[CLOCK])
     app.cleanup_ctx.append(incident_events)
+    app.cleanup_ctx.append(feed_relay)
     app.on_shutdown.append(_end_streams)
     app.add_routes(event_routes)
 
