@@ -97,6 +97,9 @@ async def enqueue(
     await conn.execute(statement)
 
 
+_CLAIM_LOCK_KEY = 0x6E6F63_0003  # beside writer_turns' and leadership's keys
+
+
 async def claim_due(
     conn: AsyncConnection, now: datetime, *, lease: timedelta, limit: int, destinations: Sequence[str]
 ) -> list[OutboxItem]:
@@ -106,7 +109,13 @@ async def claim_due(
     A row waits while an earlier row of its incident and destination is pending but not due (backing
     off after a failure, holding for a 429, leased by a worker delivering it): rows queued later
     would otherwise overtake it — a PagerDuty resolve sent before its trigger, a thread reply before
-    the one before it. The worker keeps the order among the rows it claims together."""
+    the one before it. The worker keeps the order among the rows it claims together.
+
+    On PostgreSQL claims take turns (a transaction-scoped advisory lock): a claim running beside
+    another would skip the rows that one has locked but still read their old `next_attempt_at`,
+    so it would take an incident's next row while its earlier one is being claimed elsewhere."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
     earlier = outbox.alias("earlier")
     waits_for_earlier = (
         select(earlier.c.id)

@@ -315,3 +315,39 @@ async def test_rows_whose_lease_ran_out_during_a_long_batch_are_left_to_the_work
         "B took the rows A let go"
     )
     assert set((await statuses(store.engine)).values()) == {"sent"}
+
+
+@pytest.mark.postgres
+async def test_a_claim_waits_for_a_concurrent_one_so_an_incident_keeps_one_lane(store: Store) -> None:
+    """Replica A claims an incident's first row; replica B claims at the same moment. B must not
+    take the incident's next row (it would deliver it first): it waits for A's claim to commit, then
+    sees that an earlier row of the incident is leased."""
+    if store.dialect != "postgresql":
+        pytest.skip("one process claims on SQLite")
+    await incident(store, 1)
+    async with store.transaction() as conn:
+        for action in ("trigger", "acknowledge"):
+            await outbox_rows.enqueue(
+                conn,
+                destination="pagerduty",
+                kind=action,
+                key=f"pagerduty:{action}:1",
+                payload={"event_action": action},
+                incident_id=1,
+                now=NOW,
+            )
+    lease = timedelta(seconds=60)
+    async with store.transaction() as first:
+        taken = await outbox_rows.claim_due(first, NOW, lease=lease, limit=1, destinations=["pagerduty"])
+        assert [item.key for item in taken] == ["pagerduty:trigger:1"]
+
+        async def second_claim() -> list[OutboxItem]:
+            async with store.transaction() as conn:
+                return await outbox_rows.claim_due(
+                    conn, NOW, lease=lease, limit=10, destinations=["pagerduty"]
+                )
+
+        racing = asyncio.create_task(second_claim())
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second claim waits while the first is uncommitted"
+    assert await racing == [], "the acknowledge waits for the trigger, leased to the first replica"
