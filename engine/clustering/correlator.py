@@ -57,7 +57,6 @@ class AlertCorrelator:
         silenced_by: tuple[str, ...] = ()
         incident_closed_now = False
         if outcome is InstanceOutcome.RESOLVED:
-            instance.alert = alert
             ended = alert.ends_at.timestamp() if alert.ends_at is not None else clock
             incident_closed_now = lifecycle.resolve_instance(state, instance, clock, ended)
         elif outcome is InstanceOutcome.UPDATED:

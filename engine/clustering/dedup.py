@@ -34,10 +34,12 @@ class InstanceOutcome(enum.StrEnum):
 
 @dataclass(slots=True)
 class AlertInstance:
-    """Engine-internal record of one instance; `alert` is the latest delivery's content."""
+    """Engine-internal record of one instance; `alert` is the latest delivery's content while it
+    fires. A resolved instance forgets it: resolution is final, so nothing compares against it any
+    more, and closed incidents are kept for hours with thousands of resolved alerts."""
 
     key: AlertKey
-    alert: Alert
+    alert: Alert | None
     incident_id: int
     first_seen: float
     last_seen: float
@@ -61,6 +63,8 @@ def classify(existing: AlertInstance | None, alert: Alert) -> InstanceOutcome:
     if alert.status is AlertStatus.RESOLVED:
         return InstanceOutcome.RESOLVED
     previous = existing.alert
+    if previous is None:  # not reached: only resolution forgets it
+        return InstanceOutcome.DUPLICATE
     if (
         alert.annotations != previous.annotations
         or alert.labels != previous.labels

@@ -56,6 +56,7 @@ def resolve_instance(state: EngineState, instance: AlertInstance, now: float, en
         return False
     instance.resolved_at = now
     instance.ended_at = ended_at
+    instance.alert = None
     state.flaps.record(instance.key.fingerprint, ended_at)
     incident = state.incidents.get(instance.incident_id)
     if incident is None:

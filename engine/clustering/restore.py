@@ -47,10 +47,13 @@ def restore(state: EngineState, stored: Iterable[StoredIncident], now: float) ->
             incident.add(
                 Member(key, features, explanation, refire), state.topology, config.max_signatures_per_incident
             )
-            instance = AlertInstance(key, alert, record.id, first_seen=now, last_seen=now)
+            resolved = alert.status is AlertStatus.RESOLVED
+            instance = AlertInstance(
+                key, None if resolved else alert, record.id, first_seen=now, last_seen=now
+            )
             state.instances[key] = instance
             transitions.append((features.starts_at, key.fingerprint))
-            if alert.status is AlertStatus.RESOLVED:
+            if resolved:
                 ended = alert.ends_at.timestamp() if alert.ends_at is not None else now
                 instance.resolved_at = now
                 instance.ended_at = ended
