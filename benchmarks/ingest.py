@@ -14,12 +14,13 @@ import argparse
 import asyncio
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ class PhaseResult:
     errors: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # who → cores busy on average
 
     def rate(self) -> float:
         return self.items / self.seconds if self.seconds else 0.0
@@ -87,9 +89,10 @@ def alert_bodies(per_request: int, seed: int, new_fraction: float = 1.0) -> Iter
         yield orjson.dumps({"version": "4", "status": "firing", "alerts": alerts})
 
 
-def point_bodies(per_request: int, series: int, seed: int) -> Iterator[bytes]:
-    """Batches that advance every series by one step, as a scrape-and-forward agent sends them."""
-    base = 1_790_000_000 + (seed % 1000) * 100_000
+def point_bodies(per_request: int, series: int, seed: int, start: float | None = None) -> Iterator[bytes]:
+    """Batches that advance every series by one step (15 s), as a scrape-and-forward agent sends them,
+    from `start` (epoch seconds; default: a time derived from the seed)."""
+    base = start if start is not None else 1_790_000_000 + (seed % 1000) * 100_000
     step = 0
     while True:
         points = []
@@ -108,10 +111,52 @@ def point_bodies(per_request: int, series: int, seed: int) -> Iterator[bytes]:
         yield orjson.dumps({"points": points})
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; 0 for those gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_meters(server_pid: int | None) -> dict[str, Callable[[], float]]:
+    """CPU-seconds counters of the load generator, the server and PostgreSQL (all share the machine)."""
+    meters: dict[str, Callable[[], float]] = {"client": time.process_time}
+    if server_pid is not None:
+        meters["server"] = lambda: process_cpu_seconds([server_pid])
+    if sys.platform == "linux":
+        meters["postgres"] = lambda: process_cpu_seconds(postgres_pids())
+    return meters
+
+
 async def run_phase(
-    url: str, path: str, bodies: list[bytes], items_per_body: int, seconds: float, concurrency: int, name: str
+    url: str,
+    path: str,
+    bodies: list[bytes],
+    items_per_body: int,
+    seconds: float,
+    concurrency: int,
+    name: str,
+    server_pid: int | None = None,
 ) -> PhaseResult:
     result = PhaseResult(name)
+    meters = cpu_meters(server_pid)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     queue = iter(bodies)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -135,8 +180,10 @@ async def run_phase(
                         result.errors += 1
 
         started = time.perf_counter()
+        cpu_before = {who: meter() for who, meter in meters.items()}
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         result.seconds = time.perf_counter() - started
+        result.cpu = {who: (meter() - cpu_before[who]) / result.seconds for who, meter in meters.items()}
     return result
 
 
@@ -173,8 +220,10 @@ def start_server(db: str) -> tuple[subprocess.Popen[bytes], str]:
 async def main(args: argparse.Namespace) -> None:
     process = None
     url = args.url
+    server_pid = args.server_pid
     if url is None:
         process, url = start_server(args.db)
+        server_pid = process.pid
     try:
         seed = int(time.time()) % 60000
         n_alert_bodies = int(args.seconds * 20_000 / args.alerts_per_request) + 100
@@ -191,49 +240,55 @@ async def main(args: argparse.Namespace) -> None:
                 strict=False,
             )
         ]
+        # stamped so the last point generated is about now: the server's background work (rollups
+        # re-read the last hour) sees what a live feed would give it, not points years ahead; a
+        # random millisecond offset keeps one run's points from being another's (already stored)
+        ticks = n_point_bodies * args.points_per_request // args.series + 1
+        base = int(time.time() - ticks * 15) + random.randrange(15_000) / 1000
         points = [
             b
             for _, b in zip(
-                range(n_point_bodies), point_bodies(args.points_per_request, args.series, seed), strict=False
+                range(n_point_bodies),
+                point_bodies(args.points_per_request, args.series, seed, base),
+                strict=False,
             )
         ]
-        # warm-up: creates series and warms connections, not measured
-        await run_phase(url, "/api/v1/metrics", points[:5], args.points_per_request, 5, 1, "warm-up")
-        results = [
-            await run_phase(
-                url,
+        # warm-up: creates every series and warms connections, not measured (all of its bodies are
+        # sent however long the first ones take: a cold start is not part of the measurement)
+        warm = -(-args.series // args.points_per_request)
+        await run_phase(url, "/api/v1/metrics", points[:warm], args.points_per_request, 600, 1, "warm-up")
+        phases = {
+            "mixed": (
                 "/api/v1/alerts/alertmanager",
                 mixed,
                 args.alerts_per_request,
-                args.seconds,
-                args.concurrency,
                 f"alerts, {args.new_fraction:.0%} new ({args.alerts_per_request}/request)",
             ),
-            await run_phase(
-                url,
+            "storm": (
                 "/api/v1/alerts/alertmanager",
                 storm,
                 args.alerts_per_request,
-                args.seconds,
-                args.concurrency,
                 f"alert storm, all new ({args.alerts_per_request}/request)",
             ),
-            await run_phase(
-                url,
+            "points": (
                 "/api/v1/metrics",
-                points[5:],
+                points[warm:],
                 args.points_per_request,
-                args.seconds,
-                args.concurrency,
                 f"points ({args.points_per_request}/request)",
             ),
-        ]
+        }
+        results = []
+        for phase in args.phases.split(","):
+            path, bodies, per_body, name = phases[phase.strip()]
+            results.append(
+                await run_phase(url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid)
+            )
     finally:
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
     table = Table(title=f"ingest benchmark — {args.db if args.url is None else args.url}")
-    for column in ("phase", "items/s", "requests", "errors", "p50 ms", "p99 ms"):
+    for column in ("phase", "items/s", "requests", "errors", "p50 ms", "p99 ms", "CPU (cores)"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -243,6 +298,7 @@ async def main(args: argparse.Namespace) -> None:
             str(r.errors),
             f"{r.percentile(50):.1f}",
             f"{r.percentile(99):.1f}",
+            " ".join(f"{who} {busy:.2f}" for who, busy in r.cpu.items()),
         )
     console = Console()
     console.print(table)
@@ -258,6 +314,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--db", default=f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
     parser.add_argument("--url", help="target a running server instead of starting one")
+    parser.add_argument("--server-pid", type=int, help="with --url: the server's process, to report its CPU")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--alerts-per-request", type=int, default=100)
@@ -268,5 +325,10 @@ if __name__ == "__main__":
         type=float,
         default=0.05,
         help="share of never-seen alerts in the mixed phase (the rest are re-deliveries)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="mixed,storm,points",
+        help="comma-separated phases to run, in order: mixed, storm, points",
     )
     asyncio.run(main(parser.parse_args()))

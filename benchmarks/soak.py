@@ -296,6 +296,9 @@ async def main(args: argparse.Namespace) -> None:
         table.add_row(
             f"{label} RSS start → max → end", f"{values[0]:.0f} → {max(values):.0f} → {values[-1]:.0f} MiB"
         )
+        # every minute, to tell warm-up (detector baselines, caches) from steady growth
+        timeline = [f"{m[1][index]:.0f}" for m in memory if len(m[1]) > index and round(m[0]) % 60 < 30]
+        table.add_row(f"{label} RSS each minute (MiB)", " ".join(timeline))
     console.print(table)
 
 

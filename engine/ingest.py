@@ -30,7 +30,14 @@ from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
 from engine.models import Alert, ChangeEvent, PointBatch
 from engine.scoring import PriorityAssessment, PriorityScorer
-from engine.storage import change_rows, correlation_queue_rows, incident_rows, silence_rows, writer_turns
+from engine.storage import (
+    change_rows,
+    correlation_queue_rows,
+    incident_rows,
+    metric_rows,
+    silence_rows,
+    writer_turns,
+)
 from engine.storage.alert_rows import upsert_alerts
 from engine.storage.incident_ids import ReservedIds
 from engine.storage.records import AlertIngestResult, PointIngestResult
@@ -53,6 +60,9 @@ MAX_REMEMBERED_ALERT_IDS = 200_000
 REQUEUE_DUPLICATE_AFTER = timedelta(minutes=10)
 CHANGE_SYNC_OVERLAP = timedelta(seconds=30)  # transactions commit out of order
 QUEUE_BATCH = 2_000
+# after a point batch turned out to hold points already stored, this many batches go straight to the
+# deduplicating insert before new points are assumed again
+DEDUPLICATED_POINT_BATCHES = 50
 
 
 @dataclass
@@ -105,6 +115,7 @@ class IngestService:
         self._queued_duplicates: dict[int, datetime] = {}  # alert id → when last queued
         self._changes_seen: dict[int, datetime] = {}  # change id → received at (synced lately)
         self._changes_synced = datetime.min.replace(tzinfo=UTC)
+        self._fresh_point_batches = 0  # < 0: point batches left to store deduplicating first
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
 
@@ -301,13 +312,36 @@ class IngestService:
             return await silence_rows.current_silences(conn, self.clock.now())
 
     async def points(self, batch: PointBatch) -> PointIngestResult:
-        """Store the points, run them through the detector, and send what it raises down the alert path."""
-        async with self.store.transaction() as conn:
-            result = await self.store.add_points(conn, batch, self.clock.now())
-            raised = await self.watch.observe(conn, batch, result.series_ids) if self.watch else []
+        """Store the points, run them through the detector, and send what it raises down the alert path.
+
+        A live feed's points are new, so they are first stored as such (COPY on PostgreSQL); a batch
+        holding a point already stored is rolled back whole and stored again, skipping those. After
+        that, the next batches skip the first attempt for a while (a client re-sending overlapping
+        windows would otherwise pay for two attempts each time).
+        """
+        fresh = self._fresh_point_batches >= 0
+        self._fresh_point_batches = min(self._fresh_point_batches + 1, 0)
+        try:
+            return await self._store_points(batch, fresh=fresh)
+        except metric_rows.PointsAlreadyStored:
+            self._fresh_point_batches = -DEDUPLICATED_POINT_BATCHES
+        return await self._store_points(batch, fresh=False)
+
+    async def _store_points(self, batch: PointBatch, *, fresh: bool) -> PointIngestResult:
+        now = self.clock.now()
+        known = self.store.series.known(batch.series)
+        # a transaction that learns no series ids leaves nothing to forget if it rolls back (the
+        # store's forgets them all: every batch after it would look its series up again)
+        transaction = self.store.transaction() if known is None else self.store.engine.begin()
+        async with transaction as conn:
+            series_ids = (
+                known if known is not None else await self.store.series.resolve(conn, batch.series, now)
+            )
+            stored = await metric_rows.insert_points(conn, series_ids, batch, fresh=fresh)
+            raised = await self.watch.observe(conn, batch, series_ids) if self.watch else []
         if raised:
             await self.alerts(raised)
-        return result
+        return PointIngestResult(stored=stored, duplicates=len(batch) - stored, series_ids=series_ids)
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:
         stored = await self.store.ingest_changes(batch, self.clock.now())

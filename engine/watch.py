@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.detection.config import DetectorConfig
@@ -29,6 +30,7 @@ from engine.detector_ownership import Ownership
 from engine.fingerprint import label_fingerprint
 from engine.models import Alert, AlertSource, AlertStatus, PointBatch, SeriesRef, Severity
 from engine.storage import detector_partition_rows, detector_rows
+from engine.storage.schema import alerts
 
 ANOMALY = "MetricAnomaly"
 PREDICTED_BREACH = "PredictedBreach"
@@ -180,7 +182,17 @@ class MetricWatch:
         slots = slot_of_distinct[position.ravel()]
         result = self.detector.update(slots, ts, values)
         self._dirty.update(int(s) for s in np.unique(slots))
-        raised = [await self._episode_alert(conn, event) for event in result.events()]
+        events = result.events()
+        # the firing instances the ended episodes resolve, in one query (as stored before this batch)
+        started = await _firing_starts(
+            conn,
+            {
+                self._episode_fingerprint(event.slot)
+                for event in events
+                if event.kind is not EpisodeEvent.STARTED
+            },
+        )
+        raised = [self._episode_alert(event, started) for event in events]
         raised += await self._forecasts(conn, result)
         return [alert for alert in raised if alert is not None]
 
@@ -228,7 +240,13 @@ class MetricWatch:
             if sid in saved:
                 self.detector.put_series(slot, saved[sid])
 
-    async def _episode_alert(self, conn: AsyncConnection, event: AnomalyEvent) -> Alert | None:
+    def _episode_fingerprint(self, slot: int) -> str:
+        ref = self._refs[slot]
+        return label_fingerprint({**ref.labels, "alertname": ANOMALY, "metric": ref.metric})
+
+    def _episode_alert(self, event: AnomalyEvent, started: dict[str, datetime]) -> Alert | None:
+        """The alert an episode start raises, or the resolution of the one it raised (`started`:
+        when each firing episode alert began, by fingerprint)."""
         ref = self._refs[event.slot]
         labels = {**ref.labels, "alertname": ANOMALY, "metric": ref.metric}
         fingerprint = label_fingerprint(labels)
@@ -256,8 +274,8 @@ class MetricWatch:
                 source=AlertSource.ANOMALY,
             )
         summary = f"{ref.metric}{_label_text(ref.labels)} is back to normal ({event.value:.4g})"
-        return await _resolution(
-            conn,
+        return _resolution(
+            started.get(fingerprint),
             fingerprint,
             {**labels, "severity": Severity.WARNING.label},
             summary,
@@ -319,11 +337,27 @@ class MetricWatch:
                 source=AlertSource.PREDICTION,
             )
         summary = f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
-        return await _resolution(conn, fingerprint, labels, summary, at, AlertSource.PREDICTION)
+        started = await detector_rows.firing_start(conn, fingerprint)
+        return _resolution(started, fingerprint, labels, summary, at, AlertSource.PREDICTION)
 
 
-async def _resolution(
-    conn: AsyncConnection,
+async def _firing_starts(conn: AsyncConnection, fingerprints: set[str]) -> dict[str, datetime]:
+    """When the firing instance of each fingerprint started (the latest, as `firing_start` finds it);
+    fingerprints not firing are absent."""
+    found: dict[str, datetime] = {}
+    ordered = sorted(fingerprints)
+    for start in range(0, len(ordered), 1000):
+        rows = await conn.execute(
+            select(alerts.c.fingerprint, func.max(alerts.c.starts_at).label("starts_at"))
+            .where(alerts.c.fingerprint.in_(ordered[start : start + 1000]), alerts.c.status == "firing")
+            .group_by(alerts.c.fingerprint)
+        )
+        found.update({row.fingerprint: row.starts_at for row in rows})
+    return found
+
+
+def _resolution(
+    started: datetime | None,
     fingerprint: str,
     labels: dict[str, str],
     summary: str,
@@ -331,7 +365,6 @@ async def _resolution(
     source: AlertSource,
 ) -> Alert | None:
     """The resolved delivery of the alert an episode or forecast raised (None if it is not firing)."""
-    started = await detector_rows.firing_start(conn, fingerprint)
     if started is None:
         return None
     return Alert(

@@ -208,6 +208,65 @@ async def test_metric_points_are_stored_once(client: AppClient, database_url: st
     assert await count_rows(database_url, metric_series) == 2
 
 
+async def stored_values(database_url: str) -> dict[tuple[int, int], float]:
+    engine = open_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(metric_points.c.series_id, metric_points.c.ts, metric_points.c.value)
+            )
+            return {(row.series_id, row.ts): row.value for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_batch_overlapping_stored_points_keeps_the_first_values(
+    client: AppClient, database_url: str
+) -> None:
+    """New points go in the fast way (COPY on PostgreSQL); a batch that meets stored points is stored
+    again whole, skipping them, and the fast way is tried again later."""
+
+    def batch(first: int, last: int, value: float) -> list[dict[str, Any]]:
+        return [
+            {"metric": "m", "labels": {"host": f"h{i % 3}"}, "ts": 1794394800 + i * 60, "value": value}
+            for i in range(first, last)
+        ]
+
+    first = await (await client.post("/api/v1/metrics", json=batch(0, 30, 1.0), headers=auth())).json()
+    assert (first["stored"], first["duplicate"]) == (30, 0)
+    overlap = await (await client.post("/api/v1/metrics", json=batch(20, 50, 2.0), headers=auth())).json()
+    assert (overlap["stored"], overlap["duplicate"]) == (20, 10)
+    for offset in range(0, 60 * 30, 30):  # enough batches to try new points the fast way again
+        fresh = await (
+            await client.post("/api/v1/metrics", json=batch(100 + offset, 130 + offset, 3.0), headers=auth())
+        ).json()
+        assert (fresh["stored"], fresh["duplicate"]) == (30, 0)
+    values = await stored_values(database_url)
+    assert len(values) == 50 + 60 * 30
+    by_ts = {ts: value for (_, ts), value in values.items()}
+    assert [by_ts[(1794394800 + i * 60) * 1000] for i in range(50)] == [1.0] * 30 + [2.0] * 20
+
+
+async def test_a_point_repeated_in_one_batch_keeps_its_first_value(
+    client: AppClient, database_url: str
+) -> None:
+    point = {"metric": "m", "labels": {"host": "a"}, "ts": 1794394800.0004, "value": 1.0}
+    body = await (
+        await client.post(
+            "/api/v1/metrics",
+            json=[point, {**point, "value": 2.0}, {**point, "ts": 1794394860, "value": 3.0}],
+            headers=auth(),
+        )
+    ).json()
+    assert (body["stored"], body["duplicate"]) == (2, 1)
+    values = await stored_values(database_url)
+    assert len({series_id for series_id, _ in values}) == 1
+    assert sorted((ts, value) for (_, ts), value in values.items()) == [
+        (1794394800000, 1.0),
+        (1794394860000, 3.0),
+    ]
+
+
 @pytest.mark.parametrize(
     ("point", "field"),
     [
