@@ -27,7 +27,7 @@ from engine.forecasting.training import ForecastTraining, ForecastTrainingError
 from engine.models import utc
 from engine.storage import migrate
 from engine.storage.database import open_engine
-from engine.storage.forecast_rows import FORECAST_MODEL, read_event_history, save_forecaster
+from engine.storage.forecast_rows import FORECAST_MODEL, Reach, read_event_history, save_forecaster
 from engine.storage.model_rows import activate_model, lock_models
 
 COMMAND = "train-forecast"
@@ -89,7 +89,7 @@ async def _read(settings: Settings, since: datetime, until: datetime) -> EventHi
     try:
         await migrate.upgrade(engine)
         async with engine.begin() as conn:
-            return await read_event_history(conn, since, until)
+            return await read_event_history(conn, Reach.for_training(since), until)
     finally:
         await engine.dispose()
 

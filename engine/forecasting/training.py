@@ -203,8 +203,11 @@ def train_forecaster(history: EventHistory, params: ForecastParams = ForecastPar
     start, end = float(samples.at.min()), float(samples.at.max())
     holdout_from = start + (1.0 - params.holdout_fraction) * (end - start)
     validation_from = start + (1.0 - params.validation_fraction) * (holdout_from - start)
-    fit = samples.take(samples.at < validation_from)
-    validation = samples.take((samples.at >= validation_from) & (samples.at < holdout_from))
+    # a sample's label looks a horizon ahead: rows that close to the next period are labelled by
+    # what happens in it, so they are left out of the earlier one
+    gap = params.horizon_seconds
+    fit = samples.take(samples.at < validation_from - gap)
+    validation = samples.take((samples.at >= validation_from) & (samples.at < holdout_from - gap))
     holdout = samples.take(samples.at >= holdout_from)
     for name, part in (("fitting", fit), ("validation", validation), ("holdout", holdout)):
         onsets = len(np.unique(part.onset[part.label]))
@@ -223,10 +226,10 @@ def train_forecaster(history: EventHistory, params: ForecastParams = ForecastPar
     )
     rounds = int(booster.best_iteration) + 1
     threshold = best_f1_threshold(validation.label, probabilities(booster[:rounds], validation.features))
-    both = samples.take(samples.at < holdout_from)
+    both = samples.take(samples.at < holdout_from - gap)
     final = xgb.train(params.xgboost_params(), _dmatrix(both), num_boost_round=rounds, verbose_eval=False)
     ubj = bytes(final.save_raw(raw_format="ubj"))
-    metrics = evaluate(holdout, probabilities(final, holdout.features), threshold, params)
+    metrics = evaluate(holdout, probabilities(final, holdout.features), threshold)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "-" + hashlib.sha256(ubj).hexdigest()[:8]
     model = ForecastModel(
         ubj=ubj,
@@ -286,7 +289,7 @@ def _average_ranks(score: F64) -> F64:
     return np.asarray((sums / counts)[inverse], dtype=np.float64)
 
 
-def evaluate(samples: Samples, score: F64, threshold: float, params: ForecastParams) -> ForecastMetrics:
+def evaluate(samples: Samples, score: F64, threshold: float) -> ForecastMetrics:
     alarmed = score >= threshold
     label = samples.label
     tp = int((alarmed & label).sum())
@@ -309,8 +312,7 @@ def evaluate(samples: Samples, score: F64, threshold: float, params: ForecastPar
     runs = int((alarm & ~continues).sum())
     true_runs = len(np.unique(run_id[alarm & lab])) if runs else 0
     # each major onset (service, time) announced by positive samples: warned if any of them alarmed
-    announced = lab
-    keys = np.stack([svc[announced].astype(np.float64), onset[announced]], axis=1)
+    keys = np.stack([svc[lab].astype(np.float64), onset[lab]], axis=1)
     if len(keys):
         unique_onsets, inverse = np.unique(keys, axis=0, return_inverse=True)
         inverse = np.asarray(inverse).reshape(-1)
@@ -320,10 +322,10 @@ def evaluate(samples: Samples, score: F64, threshold: float, params: ForecastPar
     warned = 0
     for k in range(len(unique_onsets)):
         rows = inverse == k
-        hit = alarm[announced][rows]
+        hit = alarm[lab][rows]
         if hit.any():
             warned += 1
-            first = float(at[announced][rows][hit].min())
+            first = float(at[lab][rows][hit].min())
             leads.append((float(unique_onsets[k, 1]) - first) / 60.0)
     return ForecastMetrics(
         threshold=threshold,

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Subquery, func, select, update
+from sqlalchemy import Subquery, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.forecasting import EventHistory, EventHistoryBuilder, ForecastModel
+from engine.forecasting import LOOKBACK, EventHistory, EventHistoryBuilder, ForecastModel
 from engine.forecasting.history import MAJOR_PRIORITY
-from engine.models import AlertSource, IncidentStatus, Severity
+from engine.models import AlertSource, Severity
 from engine.storage.model_rows import DuplicateModelError, model_id_of
 from engine.storage.schema import (
     alerts,
@@ -32,20 +32,18 @@ def _majors() -> Subquery:
     opening when they have none (imported history). An incident that grew out of warnings opens
     before it is serious; the forecast is about when it became serious."""
     first_severe = (
-        select(incident_alerts.c.incident_id, func.min(alerts.c.starts_at).label("first_severe"))
-        .join(alerts, alerts.c.id == incident_alerts.c.alert_id)
-        .where(alerts.c.severity >= int(Severity.ERROR))
-        .group_by(incident_alerts.c.incident_id)
-        .subquery()
+        select(func.min(alerts.c.starts_at))
+        .select_from(incident_alerts.join(alerts, alerts.c.id == incident_alerts.c.alert_id))
+        .where(incident_alerts.c.incident_id == incidents.c.id, alerts.c.severity >= int(Severity.ERROR))
+        .scalar_subquery()
     )
     return (
         select(
             incidents.c.id,
             incidents.c.service,
-            func.coalesce(first_severe.c.first_severe, incidents.c.opened_at).label("onset"),
+            func.coalesce(first_severe, incidents.c.opened_at).label("onset"),
             incidents.c.resolved_at,
         )
-        .outerjoin(first_severe, first_severe.c.incident_id == incidents.c.id)
         .where(
             incidents.c.priority.is_not(None),
             incidents.c.priority <= MAJOR_PRIORITY,
@@ -55,30 +53,56 @@ def _majors() -> Subquery:
     )
 
 
-async def read_event_history(
-    conn: AsyncConnection,
-    since: datetime,
-    until: datetime,
-    *,
-    alerts_since: datetime | None = None,
-    majors_since: datetime | None = None,
-) -> EventHistory:
-    """Alerts, changes and major incidents between `since` and `until`. A forecast made now reads
-    less: alerts from `alerts_since` (its longest alert window), plus each service's latest alert
-    before that (for "minutes since the last alert"), and major incidents from `majors_since`."""
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How far back each kind of event is read for samples from `start` on: a feature at time t
+    looks back up to a day for alerts and changes and 30 days for major incidents, so training reads
+    that much before its first sample, and serving reads only that much before now."""
+
+    start: datetime
+    alerts_since: datetime
+    changes_since: datetime
+    majors_since: datetime
+    latest_alert_since: datetime | None = None
+    """Before `alerts_since`, only each service's latest alert from here is read (serving: the
+    alert windows are an hour long, only "minutes since the last alert" looks further)."""
+
+    @classmethod
+    def for_training(cls, start: datetime) -> Reach:
+        return cls(
+            start=start,
+            alerts_since=start - timedelta(seconds=LOOKBACK["alerts"]),
+            changes_since=start - timedelta(seconds=LOOKBACK["changes"]),
+            majors_since=start - timedelta(seconds=LOOKBACK["majors"]),
+        )
+
+    @classmethod
+    def for_serving(cls, now: datetime, recent: timedelta) -> Reach:
+        return cls(
+            start=now,
+            alerts_since=now - recent,
+            changes_since=now - timedelta(seconds=LOOKBACK["changes"]),
+            majors_since=now - timedelta(seconds=LOOKBACK["majors"]),
+            latest_alert_since=now - timedelta(seconds=LOOKBACK["alerts"]),
+        )
+
+
+async def read_event_history(conn: AsyncConnection, reach: Reach, until: datetime) -> EventHistory:
+    """Alerts, changes and major incidents up to `until`, as far back as `reach` says."""
     builder = EventHistoryBuilder()
-    bulk_since = alerts_since or since
     async for row in await conn.stream(
         select(alerts.c.service, alerts.c.starts_at, alerts.c.severity, alerts.c.source).where(
-            alerts.c.service.is_not(None), alerts.c.starts_at >= bulk_since, alerts.c.starts_at <= until
+            alerts.c.service.is_not(None),
+            alerts.c.starts_at >= reach.alerts_since,
+            alerts.c.starts_at <= until,
         )
     ):
         builder.alert(row.service, row.starts_at.timestamp(), int(row.severity), str(row.source))
-    if bulk_since > since:
+    if reach.latest_alert_since is not None:
         latest = await conn.execute(
             select(alerts.c.service, func.max(alerts.c.starts_at).label("latest"))
-            .where(alerts.c.service.is_not(None), alerts.c.starts_at >= since)
-            .where(alerts.c.starts_at < bulk_since)
+            .where(alerts.c.service.is_not(None), alerts.c.starts_at >= reach.latest_alert_since)
+            .where(alerts.c.starts_at < reach.alerts_since)
             .group_by(alerts.c.service)
         )
         for last in latest:
@@ -86,29 +110,31 @@ async def read_event_history(
             builder.alert(last.service, last.latest.timestamp(), int(Severity.INFO), AlertSource.ALERTMANAGER)
     async for change in await conn.stream(
         select(change_events.c.service, change_events.c.at).where(
-            change_events.c.at >= since, change_events.c.at <= until
+            change_events.c.at >= reach.changes_since, change_events.c.at <= until
         )
     ):
         builder.change(change.service, change.at.timestamp())
     majors = _majors()
     async for major in await conn.stream(
         select(majors.c.service, majors.c.onset, majors.c.resolved_at).where(
-            majors.c.onset >= (majors_since or since), majors.c.onset <= until
+            # one that began earlier but ended within reach still moves "minutes since a major one"
+            or_(majors.c.onset >= reach.majors_since, majors.c.resolved_at >= reach.majors_since),
+            majors.c.onset <= until,
         )
     ):
         ended = None if major.resolved_at is None else major.resolved_at.timestamp()
         builder.major_incident(major.service, major.onset.timestamp(), ended)
-    return builder.build(since.timestamp(), until.timestamp())
+    return builder.build(reach.start.timestamp(), until.timestamp())
 
 
-async def services_in_major_incident(conn: AsyncConnection) -> set[str]:
-    """Services with an open P1/P2 incident: forecasting their next one makes no sense yet."""
+async def services_in_major_incident(conn: AsyncConnection, now: datetime) -> set[str]:
+    """Services in a major incident that has become serious and is not resolved: their next one
+    cannot be forecast yet (training leaves these times out the same way)."""
+    majors = _majors()
     rows = await conn.execute(
-        select(incidents.c.service).where(
-            incidents.c.status != IncidentStatus.RESOLVED,
-            incidents.c.priority <= MAJOR_PRIORITY,
-            incidents.c.service.is_not(None),
-        )
+        select(majors.c.service)
+        .where(majors.c.onset <= now, or_(majors.c.resolved_at.is_(None), majors.c.resolved_at > now))
+        .distinct()
     )
     return {str(row.service) for row in rows}
 
@@ -182,44 +208,58 @@ async def record_alarms(conn: AsyncConnection, alarms: Sequence[Alarm]) -> None:
         )
 
 
+SETTLE_GRACE = timedelta(minutes=15)
+"""An alarm is settled this long after its horizon: a severe alert can arrive late (Alertmanager's
+group wait, a queued batch) and an incident can be raised to P2 a little later."""
+SETTLE_BATCH = 500
+
+
 async def settle_alarms(conn: AsyncConnection, now: datetime) -> int:
-    """Record the outcome of every alarm whose horizon has passed: the first major incident of its
-    service that became serious within the horizon, or none. Returns how many were settled."""
+    """Record the outcome of the alarms whose horizon passed `SETTLE_GRACE` ago: the first major
+    incident of its service that became serious within the horizon, or none. Returns how many."""
     majors = _majors()
-    due = (
-        await conn.execute(
-            select(
-                incident_forecasts.c.id,
-                incident_forecasts.c.service,
-                incident_forecasts.c.made_at,
-                incident_forecasts.c.horizon_until,
-            ).where(incident_forecasts.c.outcome.is_(None), incident_forecasts.c.horizon_until <= now)
+    due = select(incident_forecasts.c.id).where(
+        incident_forecasts.c.outcome.is_(None), incident_forecasts.c.horizon_until <= now - SETTLE_GRACE
+    )
+    if conn.dialect.name == "postgresql":
+        # a report run by hand may settle beside the serving replica: take different rows
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await conn.execute(due.order_by(incident_forecasts.c.id).limit(SETTLE_BATCH))).scalars())
+    if not ids:
+        return 0
+    hits = (
+        select(
+            incident_forecasts.c.id.label("alarm_id"),
+            majors.c.id.label("incident_id"),
+            majors.c.onset,
         )
-    ).all()
-    for alarm in due:
-        hit = (
-            await conn.execute(
-                select(majors.c.id, majors.c.onset)
-                .where(
-                    majors.c.service == alarm.service,
-                    majors.c.onset > alarm.made_at,
-                    majors.c.onset <= alarm.horizon_until,
-                )
-                .order_by(majors.c.onset)
-                .limit(1)
-            )
-        ).first()
+        .join(
+            majors,
+            and_(
+                majors.c.service == incident_forecasts.c.service,
+                majors.c.onset > incident_forecasts.c.made_at,
+                majors.c.onset <= incident_forecasts.c.horizon_until,
+            ),
+        )
+        .where(incident_forecasts.c.id.in_(ids))
+        .order_by(majors.c.onset)
+    )
+    first_hit: dict[int, Any] = {}
+    for row in await conn.execute(hits):
+        first_hit.setdefault(int(row.alarm_id), row)
+    for alarm_id in ids:
+        hit = first_hit.get(alarm_id)
         await conn.execute(
             update(incident_forecasts)
-            .where(incident_forecasts.c.id == alarm.id)
+            .where(incident_forecasts.c.id == alarm_id)
             .values(
                 outcome="none" if hit is None else "incident",
-                incident_id=None if hit is None else hit.id,
+                incident_id=None if hit is None else hit.incident_id,
                 onset_at=None if hit is None else hit.onset,
                 settled_at=now,
             )
         )
-    return len(due)
+    return len(ids)
 
 
 @dataclass(frozen=True, slots=True)

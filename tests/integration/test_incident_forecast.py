@@ -17,20 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from benchmarks.forecast_history import generate
 from bot.cli import main
 from engine.clock import FixedClock
-from engine.forecast_watch import IncidentForecaster
-from engine.forecasting import EventHistory
+from engine.forecast_watch import RECENT, IncidentForecaster
+from engine.forecasting import EventHistory, feature_matrix, train_forecaster
 from engine.models import AlertSource, Severity
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.forecast_rows import (
     FORECAST_MODEL,
+    Reach,
     forecast_report,
     load_forecaster,
     read_event_history,
     save_forecaster,
 )
 from engine.storage.model_rows import activate_model, list_models
-from engine.storage.schema import alerts, change_events, incident_alerts, incident_forecasts, incidents
+from engine.storage.schema import (
+    alerts,
+    change_events,
+    incident_alerts,
+    incident_forecasts,
+    incidents,
+    model_versions,
+)
 
 _ids = itertools.count(1)
 _SOURCES = {0: AlertSource.ALERTMANAGER, 1: AlertSource.ANOMALY, 2: AlertSource.PREDICTION}
@@ -183,12 +191,14 @@ async def test_trained_from_the_database_then_alarms_are_recorded_and_settled(
             )
         )
     clock.set(now + timedelta(minutes=31))
+    assert (await forecaster.run_once()).settled == 0, "settled only after a grace for late alerts"
+    clock.set(now + timedelta(minutes=46))
     settled = await forecaster.run_once()
     assert settled.settled == len(alarmed)
     async with engine.connect() as conn:
         made_first = select(incident_forecasts).where(incident_forecasts.c.made_at == now)
         rows = {row.service: row for row in await conn.execute(made_first)}
-        report = await forecast_report(conn, now, now + timedelta(minutes=30))
+        report = await forecast_report(conn, now, now + timedelta(minutes=31))
     assert rows["svc-00"].outcome == "incident" and rows["svc-00"].incident_id == major
     assert rows["svc-00"].onset_at == now + timedelta(minutes=12)
     assert rows["svc-02"].outcome == "none" and rows["svc-02"].incident_id is None
@@ -207,14 +217,75 @@ async def test_without_a_trained_model_nothing_is_forecast(engine: AsyncEngine) 
     assert result.model_version is None and result.alarms == ()
 
 
-async def test_history_reads_a_day_of_changes_but_only_the_latest_older_alert(engine: AsyncEngine) -> None:
+async def test_serving_reads_an_hour_of_alerts_and_only_the_latest_older_one(engine: AsyncEngine) -> None:
     now = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
     for minutes in (5, 30, 90, 300):
         await add_alert(engine, "api", now - timedelta(minutes=minutes), Severity.WARNING)
     async with engine.connect() as conn:
-        history = await read_event_history(
-            conn, now - timedelta(days=1), now, alerts_since=now - timedelta(hours=1)
-        )
+        history = await read_event_history(conn, Reach.for_serving(now, timedelta(hours=1)), now)
     starts = history.services["api"].alert_starts
     expected = [now - timedelta(minutes=m) for m in (90, 30, 5)]
     np.testing.assert_allclose(starts, [moment.timestamp() for moment in expected])
+
+
+async def test_serving_computes_the_features_training_computed_for_the_same_moment(
+    engine: AsyncEngine,
+) -> None:
+    """No train/serve skew: the features a replica computes now from its partial read equal those
+    training computed for that moment from the whole history, also at the start of the training
+    period (which must look back a month for major incidents, a day for alerts)."""
+    generated = generate(services=6, days=50, seed=11)
+    await store_history(engine, generated.history)
+    start = at(generated.history.start + 35 * 86_400)
+    until = at(generated.history.end)
+    async with engine.connect() as conn:
+        trained = await read_event_history(conn, Reach.for_training(start), until)
+        moments = [start + timedelta(minutes=5 * k) for k in range(0, 14 * 288, 97)]
+        for moment in moments:
+            served = await read_event_history(conn, Reach.for_serving(moment, RECENT), moment)
+            for service in sorted(generated.history.services):
+                when = np.array([moment.timestamp()])
+                np.testing.assert_array_equal(
+                    feature_matrix(served, service, when),
+                    feature_matrix(trained, service, when),
+                    err_msg=f"{service} at {moment}",
+                )
+
+
+async def test_an_unusable_model_is_reported_and_alarms_are_still_settled(engine: AsyncEngine) -> None:
+    now = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
+    generated = generate(services=10, days=40, seed=5)
+    good = train_forecaster(generated.history).model
+    broken = dataclasses.replace(good, version="broken", ubj=b"not a model")
+    async with engine.begin() as conn:
+        await save_forecaster(conn, good, now)
+        await activate_model(conn, good.version, kind=FORECAST_MODEL)
+    forecaster = IncidentForecaster(engine, FixedClock(now))
+    assert (await forecaster.run_once()).model_version == good.version
+    async with engine.begin() as conn:
+        await conn.execute(
+            incident_forecasts.insert().values(
+                service="api",
+                made_at=now - timedelta(hours=2),
+                horizon_until=now - timedelta(hours=1),
+                probability=0.9,
+                threshold=0.5,
+                model_version=good.version,
+            )
+        )
+        # stored with details that do not match its bytes, as a corrupted row would be
+        await conn.execute(
+            model_versions.insert().values(
+                kind=FORECAST_MODEL,
+                version=broken.version,
+                active=False,
+                metrics={},
+                details=good.details(),
+                artifact=broken.ubj,
+                created_at=now,
+            )
+        )
+        await activate_model(conn, broken.version, kind=FORECAST_MODEL)
+    result = await forecaster.run_once()
+    assert result.model_version is None, "the previous model must not go on under the new version"
+    assert result.settled == 1

@@ -81,3 +81,24 @@ def test_a_stored_model_with_other_bytes_or_features_is_refused() -> None:
         ForecastModel.from_stored(model.ubj + b"x", details, model.metrics)
     with pytest.raises(ForecastModelError, match="other features"):
         ForecastModel.from_stored(model.ubj, {**details, "feature_names": ["a"]}, model.metrics)
+
+
+def test_alarms_are_runs_and_an_incident_is_warned_of_by_its_first_alarm() -> None:
+    from engine.forecasting.training import Samples, evaluate
+
+    step = 300.0
+    # service 0: alarmed at steps 0-1 (one alarm, false) and 4-5 (one alarm, announcing the onset at
+    # step 6); service 1: its onset at step 3 is never alarmed
+    service = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    steps = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2])
+    at = T + steps * step
+    onset0, onset1 = T + 6 * step, T + 3 * step
+    label = np.array([False, False, False, False, True, True, True, True, True])
+    onset = np.where(label, np.where(service == 0, onset0, onset1), np.nan)
+    score = np.array([0.9, 0.9, 0.1, 0.1, 0.8, 0.8, 0.1, 0.1, 0.1])
+    samples = Samples(("a", "b"), service, steps, at, np.zeros((9, 1), dtype=np.float32), label, onset)
+    metrics = evaluate(samples, score, threshold=0.5)
+    assert (metrics.alarms, metrics.true_alarms) == (2, 1)
+    assert (metrics.major_incidents, metrics.warned_incidents) == (2, 1)
+    assert metrics.median_lead_minutes == pytest.approx(10.0)  # first alarm at step 4, onset at 6
+    assert metrics.precision == pytest.approx(2 / 4) and metrics.recall == pytest.approx(2 / 5)
