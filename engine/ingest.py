@@ -337,7 +337,10 @@ class IngestService:
             series_ids = (
                 known if known is not None else await self.store.series.resolve(conn, batch.series, now)
             )
-            stored = await metric_rows.insert_points(conn, series_ids, batch, fresh=fresh)
+            # points stamped well before now are recorded for the rollup to re-roll their buckets
+            stored = await metric_rows.insert_points(
+                conn, series_ids, batch, fresh=fresh, late_before=metric_rows.late_threshold(now)
+            )
             raised = await self.watch.observe(conn, batch, series_ids) if self.watch else []
         if raised:
             await self.alerts(raised)

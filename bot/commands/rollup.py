@@ -10,7 +10,14 @@ from typing import Any
 from bot.commands.common import CommandError, add_db_option, guarded, load_settings
 from engine.clock import SystemClock
 from engine.models import utc
-from engine.rollup.levels import Level, Retention, RollupConfig, format_duration, parse_duration
+from engine.rollup.levels import (
+    LATE_AFTER,
+    Level,
+    Retention,
+    RollupConfig,
+    format_duration,
+    parse_duration,
+)
 from engine.storage import migrate
 from engine.storage.database import open_engine
 from engine.storage.rollup_rows import prune, roll_up, rollup_lock
@@ -20,7 +27,8 @@ def add_parser(subparsers: Any) -> str:
     parser = subparsers.add_parser(
         "rollup",
         help="roll metric points up into 5m/1h/1d buckets (or, with --prune, apply retention)",
-        description="Recompute every rollup bucket touched since the last run (idempotent). With "
+        description="Recompute every rollup bucket touched since the last run, including those of "
+        "points stored late or imported since (idempotent). With "
         "--prune, delete instead what each level's retention no longer keeps (never what is not "
         "rolled up yet).",
     )
@@ -46,7 +54,8 @@ def add_parser(subparsers: Any) -> str:
         "--lateness",
         default=format_duration(defaults.lateness),
         metavar="DURATION",
-        help="how late a point may arrive and still be re-rolled by the next run",
+        help="how far behind its last run each run re-reads raw points (points recorded as late "
+        f"are re-rolled whatever their age); more than {format_duration(LATE_AFTER)}",
     )
     return "rollup"
 
@@ -66,6 +75,9 @@ async def _rollup(args: argparse.Namespace) -> int:
         ),
         lateness=_duration(args.lateness, "--lateness"),
     )
+    if config.lateness <= LATE_AFTER:
+        # the ingest path records points as late only past LATE_AFTER: a shorter margin would miss some
+        raise CommandError(f"--lateness: must be more than {format_duration(LATE_AFTER)}")
     now = _time(args.now, "--now") if args.now else SystemClock().now()
     since = _time(args.since, "--since") if args.since else None
     engine = open_engine(settings.database_url, pool_size=1)

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-from sqlalchemy import BigInteger, Float, bindparam, select, text
+from sqlalchemy import BigInteger, Float, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.models import PointBatch, SeriesRef
-from engine.storage.schema import metric_points, metric_series
+from engine.rollup.levels import LATE_AFTER
+from engine.storage.schema import metric_points, metric_series, rollup_late_points
 from engine.storage.upsert import insert_ignoring_conflicts
 
 
@@ -105,9 +106,17 @@ class SeriesIds:
 
 
 async def insert_points(
-    conn: AsyncConnection, series_ids: Sequence[int], batch: PointBatch, *, fresh: bool = False
+    conn: AsyncConnection,
+    series_ids: Sequence[int],
+    batch: PointBatch,
+    *,
+    fresh: bool = False,
+    late_before: int | None = None,
 ) -> int:
     """Insert points, skipping (series, ts) pairs already stored; returns how many were new.
+
+    Points stamped before `late_before` (epoch ms; None: every point, as for imports) are recorded
+    for the rollup (`record_late_points`), in the same transaction.
 
     With `fresh` (on PostgreSQL) the points are expected to be all new, as a live feed's are: they are
     streamed in with COPY, several times cheaper for the database and for this process than an
@@ -121,7 +130,9 @@ async def insert_points(
     stamps = epoch_ms(batch.ts)
     if conn.dialect.name == "postgresql":
         if fresh:
-            return await _copy_points(conn, point_series, stamps, batch.values)
+            stored = await _copy_points(conn, point_series, stamps, batch.values)
+            await record_late_points(conn, stamps, late_before)
+            return stored
         # One statement with three array parameters: an order of magnitude faster than executemany.
         result = await conn.execute(
             _UNNEST_INSERT,
@@ -133,7 +144,26 @@ async def insert_points(
             for s, t, v in zip(point_series.tolist(), stamps.tolist(), batch.values, strict=True)
         ]
         result = await conn.execute(insert_ignoring_conflicts(conn, metric_points, ["series_id", "ts"]), rows)
+    await record_late_points(conn, stamps, late_before)
     return max(result.rowcount, 0)
+
+
+def late_threshold(now: datetime) -> int:
+    """For a live feed stored at `now`: points stamped before this (epoch ms) are late."""
+    return round((now - LATE_AFTER).timestamp() * 1000)
+
+
+async def record_late_points(
+    conn: AsyncConnection, stamps: npt.NDArray[np.int64], late_before: int | None
+) -> None:
+    """One row in rollup_late_points when some of `stamps` are before `late_before` (None: all are):
+    the next rollup run re-rolls their buckets. A batch of live points writes nothing, and a late
+    one inserts a new row, so concurrent replicas never update a shared row."""
+    late = stamps if late_before is None else stamps[stamps < late_before]
+    if len(late):
+        await conn.execute(
+            insert(rollup_late_points), {"earliest": int(late.min()), "latest": int(late.max())}
+        )
 
 
 def epoch_ms(ts: Sequence[float]) -> npt.NDArray[np.int64]:

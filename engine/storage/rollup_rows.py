@@ -1,10 +1,16 @@
 """Rollups in the database: raw points → 5 min → 1 h → 1 day, pruning, and the one-replica lock.
 
-A run recomputes, for every series, each bucket touched since the level's watermark (less a
-lateness margin) entirely from the next finer level, and overwrites the stored row; re-running
-therefore never double counts, and a late point re-rolls its bucket. Work goes in small
-transactions (a chunk of series × a window of time) so a long backfill holds no lock for long; the
-watermark moves only once a level is done, so a crash just repeats work.
+A run recomputes, for every series, each bucket touched since the level's watermark entirely from
+the next finer level, and overwrites the stored row; re-running therefore never double counts. The
+periodic run only re-reads from the bucket holding its watermark less a small lateness margin
+(`RollupConfig.lateness`, 2 min), so its cost follows what arrived since the last run, not history.
+A late point re-rolls its bucket: the ingest path records each batch holding points stamped more
+than `LATE_AFTER` before it is stored (every imported batch) in `rollup_late_points`, and the next
+run also recomputes from the earliest of them (the 5 min level only as far back as raw points are
+kept whole, `Retention.raw`; older history needs `nocbot rollup --since`), the coarser levels
+following. Work goes in small transactions (a chunk of series × a window of time) so a long backfill
+holds no lock for long; the watermark moves only once a level is done, and the late-point rows used
+are deleted with the last level's watermark, so a crash just repeats work.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Float, LargeBinary, Table, bindparam, delete, func, select, text
+from sqlalchemy import BigInteger, Float, LargeBinary, Row, Table, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,7 +33,15 @@ from sqlalchemy.sql.elements import TextClause
 from engine.clock import Clock
 from engine.rollup.buckets import BucketRows, Floats, Ints, merge_buckets, summarize_points
 from engine.rollup.levels import LEVELS, ROLLUP_LEVELS, Level, RollupConfig, ms
-from engine.storage.schema import metric_points, metric_series, rollup_1d, rollup_1h, rollup_5m, rollup_state
+from engine.storage.schema import (
+    metric_points,
+    metric_series,
+    rollup_1d,
+    rollup_1h,
+    rollup_5m,
+    rollup_late_points,
+    rollup_state,
+)
 from engine.storage.types import to_epoch_us
 from engine.storage.upsert import insert_or_update
 
@@ -49,6 +64,7 @@ _LONGEST_WINDOW = 400 * 86_400_000
 class RollupReport:
     rows_written: dict[str, int] = field(default_factory=dict)  # level label → rows upserted
     recomputed_from: dict[str, datetime] = field(default_factory=dict)
+    late_batches: int = 0  # rows of rollup_late_points taken into account (and deleted)
 
 
 @dataclass
@@ -77,18 +93,22 @@ async def roll_up(
         series_ids = [
             int(i) for i in (await conn.execute(select(metric_series.c.id).order_by("id"))).scalars()
         ]
-    report = RollupReport()
+        late = (await conn.execute(select(rollup_late_points))).all()
+    report = RollupReport(late_batches=len(late))
     dirty_from: int | None = None if since is None else to_epoch_us(since) // 1000
     for level in ROLLUP_LEVELS:
         mark = watermarks.get(level)
         if mark is not None:
-            candidates = [mark - lateness] + ([dirty_from] if dirty_from is not None else [])
-            dirty_from = min(candidates)
+            candidates = [mark - lateness, *_late_starts(level, late, now_ms, config)]
+            dirty_from = min(candidates + ([dirty_from] if dirty_from is not None else []))
         else:
             async with conn.begin():
                 oldest = await _oldest_source_ms(conn, level.source)
-            if oldest is None:
-                return report  # nothing stored yet: leave every level "never rolled up"
+                if oldest is None:
+                    # nothing stored yet: leave every level "never rolled up"; a first run starts
+                    # from the oldest point anyway, so the late rows are of no use
+                    await _forget_late(conn, late)
+                    return report
             dirty_from = oldest if dirty_from is None else min(dirty_from, oldest)
         dirty_from = level.floor(dirty_from)
         report.rows_written[level.label] = await _recompute(conn, level, series_ids, dirty_from, now_ms)
@@ -98,7 +118,31 @@ async def roll_up(
                 insert_or_update(conn, rollup_state, ["level"], ["watermark", "updated_at"]),
                 {"level": level.label, "watermark": now_ms, "updated_at": now},
             )
+            if level is ROLLUP_LEVELS[-1]:
+                await _forget_late(conn, late)
     return report
+
+
+def _late_starts(level: Level, late: Sequence[Row[Any]], now_ms: int, config: RollupConfig) -> list[int]:
+    """Where late points make `level` start, from the raw level only (coarser levels follow it).
+
+    A bucket is recomputed only where its source rows are all still stored: pruning deletes whole
+    buckets of this level, older than the source's retention, so a late point older than that must
+    not replace a bucket by itself; such points are left to `rollup --since` and retention.
+    """
+    if level.source is not Level.RAW:
+        return []
+    whole_from = level.floor(now_ms - ms(config.retention.of(level.source)))
+    return [max(int(row.earliest), whole_from) for row in late if int(row.latest) >= whole_from]
+
+
+async def _forget_late(conn: AsyncConnection, late: Sequence[Row[Any]]) -> None:
+    """Delete the late-point rows this run used (by id: rows recorded meanwhile stay for the next)."""
+    ids = [int(row.id) for row in late]
+    for start in range(0, len(ids), 1000):
+        await conn.execute(
+            delete(rollup_late_points).where(rollup_late_points.c.id.in_(ids[start : start + 1000]))
+        )
 
 
 async def prune(conn: AsyncConnection, now: datetime, config: RollupConfig = DEFAULT_CONFIG) -> PruneReport:
@@ -216,6 +260,8 @@ async def _read_source(
     conn: AsyncConnection, level: Level, series: Sequence[int], start: int, end: int | None
 ) -> tuple[Ints, Ints, Floats] | BucketRows:
     if level is Level.RAW:
+        if conn.dialect.name == "postgresql":
+            return await _copy_raw(conn, series, start, end)
         p = metric_points.c
         query = select(p.series_id, p.ts, p.value).where(p.series_id.in_(series), p.ts >= start)
         if end is not None:
@@ -245,6 +291,59 @@ async def _read_source(
         max=np.array(high, dtype=np.float64),
         sketch=[bytes(s) for s in sketch],
     )
+
+
+# Raw points as PostgreSQL's binary COPY sends them: per row a field count, then each field as its
+# length and big-endian bytes (series_id bigint, ts bigint, value double precision, never NULL).
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("series_id_length", ">i4"),
+        ("series_id", ">i8"),
+        ("ts_length", ">i4"),
+        ("ts", ">i8"),
+        ("value_length", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_RAW = (  # asyncpg runs it as COPY (...) TO STDOUT
+    "SELECT series_id, ts, value FROM metric_points "
+    "WHERE series_id = ANY($1::bigint[]) AND ts >= $2 AND ts < $3"
+)
+_NO_END = 2**62
+
+
+async def _copy_raw(
+    conn: AsyncConnection, series: Sequence[int], start: int, end: int | None
+) -> tuple[Ints, Ints, Floats]:
+    """Raw points by binary COPY into numpy: about 10 times cheaper for this process than rows."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is closed")
+    chunks: list[bytes] = []
+
+    async def keep(chunk: bytes) -> None:
+        chunks.append(bytes(chunk))
+
+    await driver.copy_from_query(
+        _COPY_RAW, list(series), start, _NO_END if end is None else end, output=keep, format="binary"
+    )
+    data = b"".join(chunks)
+    if not data.startswith(_COPY_SIGNATURE):
+        raise RuntimeError("unexpected COPY output from PostgreSQL")
+    offset = (
+        len(_COPY_SIGNATURE)
+        + 8
+        + int.from_bytes(data[len(_COPY_SIGNATURE) + 4 : len(_COPY_SIGNATURE) + 8], "big")
+    )
+    rows = np.frombuffer(
+        data, dtype=_COPY_ROW, count=(len(data) - offset - 2) // _COPY_ROW.itemsize, offset=offset
+    )
+    if len(rows) and not (rows["fields"] == 3).all():
+        raise RuntimeError("unexpected COPY row layout from PostgreSQL")
+    return rows["series_id"].astype(np.int64), rows["ts"].astype(np.int64), rows["value"].astype(np.float64)
 
 
 async def _upsert(conn: AsyncConnection, table: Table, rows: BucketRows) -> int:

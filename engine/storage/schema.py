@@ -403,13 +403,25 @@ model_versions = Table(
 )
 
 # How far each rollup level (5m, 1h, 1d) has been computed: the next run recomputes the buckets from
-# here less a lateness margin, and pruning never deletes source rows a level has not rolled up yet.
+# here less a small lateness margin (and those of late points, rollup_late_points), and pruning never
+# deletes source rows a level has not rolled up yet.
 rollup_state = Table(
     "rollup_state",
     metadata,
     Column("level", String(8), primary_key=True),
     Column("watermark", BigInteger, nullable=False),  # epoch milliseconds
     Column("updated_at", Instant, nullable=False),
+)
+
+# Points stored behind the rollup's live window (engine/storage/rollup_rows.py, migration 0009): one
+# row per batch holding such points, with the batch's earliest and latest of them (epoch ms). The
+# next rollup run re-rolls their buckets and deletes the rows it used; live batches add nothing.
+rollup_late_points = Table(
+    "rollup_late_points",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("earliest", BigInteger, nullable=False),
+    Column("latest", BigInteger, nullable=False),
 )
 
 # One deciding writer at a time across replicas (engine/storage/writer_turns.py, migration 0005).

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.clock import FixedClock
 from engine.models import MetricPoint, PointBatch
 from engine.rollup.levels import Level, Retention, RollupConfig
-from engine.storage import migrate
+from engine.storage import migrate, rollup_rows
 from engine.storage.database import open_engine
+from engine.storage.metric_rows import insert_points, late_threshold
 from engine.storage.rollup_rows import (
     TABLES,
     prune,
@@ -24,7 +26,7 @@ from engine.storage.rollup_rows import (
     rollup_lock,
     run_rollups,
 )
-from engine.storage.schema import metric_points
+from engine.storage.schema import metric_points, rollup_late_points
 from engine.storage.store import Store
 
 NOW = datetime(2026, 4, 8, 10, 0, tzinfo=UTC)
@@ -184,3 +186,107 @@ async def test_the_service_loop_rolls_up_until_stopped(engine: AsyncEngine) -> N
     await asyncio.wait_for(loop, timeout=10)
     found = await totals(engine)
     assert found["1d"] == found["raw"]
+
+
+async def feed(engine: AsyncEngine, points: list[MetricPoint], now: datetime) -> None:
+    """Store points as the live ingest path does: those stamped well before `now` are recorded late."""
+    batch = PointBatch.from_points(points)
+    store = Store(engine)
+    async with store.transaction() as conn:
+        series_ids = await store.series.resolve(conn, batch.series, now)
+        await insert_points(conn, series_ids, batch, late_before=late_threshold(now))
+
+
+async def late_rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(rollup_late_points)) or 0)
+
+
+def cpu(at: datetime, value: float, host: str = "web-1") -> MetricPoint:
+    return MetricPoint("cpu_usage", {"host": host}, at.timestamp() + 0.5, value)
+
+
+async def test_a_periodic_run_re_reads_only_the_last_bucket_and_margin(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=3), 3)
+    await run_rollup(engine, NOW)
+    await feed(engine, [cpu(NOW + timedelta(seconds=30), 70.0)], NOW + timedelta(seconds=31))
+    assert await late_rows(engine) == 0  # a live batch records nothing
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, NOW + timedelta(minutes=1))
+    # the 5-minute bucket holding the watermark less the 2-minute margin, not the last hour
+    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+    assert report.rows_written["5m"] == 3  # web-1 and web-2 at 9:55, web-1 at 10:00
+    assert report.late_batches == 0
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+
+
+async def test_a_point_hours_late_is_recorded_and_re_rolls_its_bucket(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=6), 6)
+    await run_rollup(engine, NOW)
+    stored_at = NOW + timedelta(seconds=40)
+    await feed(
+        engine, [cpu(NOW - timedelta(hours=5), 1000.0), cpu(NOW + timedelta(seconds=30), 1.0)], stored_at
+    )
+    await feed(engine, [cpu(NOW + timedelta(seconds=35), 2.0, host="web-2")], stored_at)
+    assert await late_rows(engine) == 1  # only the batch holding the late point
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, NOW + timedelta(minutes=1))
+    assert report.late_batches == 1
+    assert report.recomputed_from["5m"] == NOW - timedelta(hours=5)
+    assert report.recomputed_from["1d"] == datetime(2026, 4, 8, tzinfo=UTC)
+    assert await late_rows(engine) == 0  # used, so cleared
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    async with engine.connect() as conn:
+        peak = await conn.scalar(select(func.max(TABLES[Level.M5].c.max)))
+    assert peak == 1000.0
+    async with rollup_lock(engine) as conn:  # the next run is back to the recent window
+        assert conn is not None
+        report = await roll_up(conn, NOW + timedelta(minutes=2))
+    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+
+
+async def test_late_points_older_than_whole_raw_buckets_are_left_to_since(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=2), 2)
+    await run_rollup(engine, NOW)
+    before = await snapshot(engine)
+    # raw points are kept 48 h: a 5-minute bucket older than that may have lost its raw points to
+    # pruning, and must not be replaced by the late point alone
+    await feed(engine, [cpu(NOW - timedelta(days=3), 1000.0)], NOW)
+    assert await late_rows(engine) == 1
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, NOW + timedelta(minutes=1))
+    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+    assert await late_rows(engine) == 0
+    assert await snapshot(engine) == before
+
+
+async def test_a_run_that_fails_keeps_the_late_points_for_the_next(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_points(engine, NOW - timedelta(hours=3), 3)
+    await run_rollup(engine, NOW)
+    await feed(engine, [cpu(NOW - timedelta(hours=2), 1000.0)], NOW)
+    original = rollup_rows._recompute
+
+    async def crash_at_1d(conn: AsyncConnection, level: Level, *args: Any) -> int:
+        if level is Level.D1:
+            raise OSError("killed")
+        return await original(conn, level, *args)
+
+    monkeypatch.setattr(rollup_rows, "_recompute", crash_at_1d)
+    with pytest.raises(OSError):
+        await run_rollup(engine, NOW + timedelta(minutes=1))
+    assert await late_rows(engine) == 1
+    monkeypatch.setattr(rollup_rows, "_recompute", original)
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, NOW + timedelta(minutes=2))
+    assert report.recomputed_from["1d"] == datetime(2026, 4, 8, tzinfo=UTC)
+    assert await late_rows(engine) == 0
+    found = await totals(engine)
+    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
