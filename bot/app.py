@@ -145,6 +145,7 @@ async def _deciding(app: web.Application) -> AsyncIterator[None]:
     ingest = app[INGEST]
     leadership = Leadership(app[STORE].engine)
     ingest.deciding = await leadership.refresh()
+    ingest.queue_when_busy = True  # the loop below decides what it queues
     stop = asyncio.Event()
 
     async def loop() -> None:

@@ -118,6 +118,11 @@ class IngestService:
         self._fresh_point_batches = 0  # < 0: point batches left to store deduplicating first
         # the correlator is a single-writer state machine: one alert batch at a time per process
         self._lock = asyncio.Lock()
+        self.queue_when_busy = False
+        """Set where a loop calls `decide_queued` (the app's decider loop): a deciding replica then
+        queues alert batches that arrive while it is deciding instead of making them wait."""
+        self._queued_here = False  # this replica queued batches the loop has not decided yet
+        self._waiting_to_decide = 0  # alert requests waiting for the correlator lock
 
     def subscribe(self, listener: IncidentListener) -> None:
         """Be told, after each commit, which incidents a batch opened, grew or closed."""
@@ -152,27 +157,47 @@ class IngestService:
     async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
         if not self.deciding:
             return await self._queue(batch)
-        async with self._lock:
-            if self._stale:
-                await self.start()
-            try:
-                async with self.store.transaction() as conn:
-                    turn = await self._take_turn(conn)
-                    await self._ids.refill(conn, len(batch))
-                    result = await self._store_alerts(conn, batch)
-                    changes = await self._decide(conn, result)
-                    await self._end_turn(conn, turn)
-            except BaseException:
-                await self._forget_batch()
-                raise
-            self._notify(changes)
-            return result
+        if self.queue_when_busy and (self._waiting_to_decide or self._queued_here):
+            # Busy: another batch is already waiting to be decided. Queue this one, answered once
+            # stored; the decider loop then decides the queue in large batches (triage, redraws
+            # and the writer turn once per batch instead of once per request), and what this
+            # replica queued is decided before any later batch of its own, in order. A lone
+            # request is still decided before it is answered.
+            self._queued_here = True
+            return await self._queue(batch)
+        self._waiting_to_decide += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting_to_decide -= 1
+        try:
+            return await self._decide_batch(batch)
+        finally:
+            self._lock.release()
+
+    async def _decide_batch(self, batch: Sequence[Alert]) -> AlertIngestResult:
+        """Store and decide `batch` now (holding the correlator lock)."""
+        if self._stale:
+            await self.start()
+        try:
+            async with self.store.transaction() as conn:
+                turn = await self._take_turn(conn)
+                await self._ids.refill(conn, len(batch))
+                result = await self._store_alerts(conn, batch)
+                changes = await self._decide(conn, result)
+                await self._end_turn(conn, turn)
+        except BaseException:
+            await self._forget_batch()
+            raise
+        self._notify(changes)
+        return result
 
     async def decide_queued(self, limit: int = QUEUE_BATCH) -> int:
         """On the deciding replica: decide on batches other replicas queued; returns how many
         deliveries were taken."""
         async with self.store.engine.connect() as conn:
             if not await correlation_queue_rows.waiting(conn):
+                self._queued_here = False
                 return 0
         async with self._lock:
             if self._stale:
@@ -189,6 +214,8 @@ class IngestService:
                 raise
             for alert, alert_id in zip(result.alerts, result.ids, strict=True):
                 self._alert_ids[AlertKey.of(alert)] = alert_id
+            if len(result.ids) < limit:
+                self._queued_here = False  # the queue was drained as of this take
             self._notify(changes)
             return len(result.ids)
 
