@@ -56,6 +56,10 @@ class DetectorPartitions:
         self._monotonic = monotonic
         # a periodic save committing after a give-back would overwrite the next holder's state
         self._saving = asyncio.Lock()
+        # partitions being given back in the background: still leased here (so nobody takes them
+        # before their state is saved) but no longer detected or drained here
+        self._giving_back: frozenset[int] = frozenset()
+        self._give_back_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Take this replica's share and catch up on it before serving: a lone replica detects
@@ -79,8 +83,17 @@ class DetectorPartitions:
                 break
             try:
                 if failing or self._monotonic() >= next_renewal:
+                    late = self._monotonic() - next_renewal
                     next_renewal = self._monotonic() + renew_every
+                    began = self._monotonic()
                     await self.renew()
+                    took = self._monotonic() - began
+                    if late + took > renew_every:
+                        # what lets leases lapse: a busy event loop, a starved pool, a slow database
+                        log.warning(
+                            "detector lease renewal late",
+                            extra={"late_s": round(late, 2), "renewal_s": round(took, 2)},
+                        )
                 # under a steady hand-over the inbox never runs dry: stop draining when the
                 # renewal is due, or the lease lapses and the partitions change hands for nothing
                 while await self.drain() and self._monotonic() < next_renewal:
@@ -100,6 +113,7 @@ class DetectorPartitions:
             live = await detector_partition_rows.announce(conn, self.replica, now, self.lease)
             share = math.ceil(self.ownership.count / live)
             kept, taken = await detector_partition_rows.hold(conn, self.replica, now, self.lease, share)
+        kept = [partition for partition in kept if partition not in self._giving_back]
         # trusted for two thirds of the lease: another replica may take it only once all of it passed
         gained, lost = self.ownership.renewed(kept, taken, started + self.lease.total_seconds() * 2 / 3)
         if lost:
@@ -112,8 +126,27 @@ class DetectorPartitions:
                 await self.watch.adopt(conn, gained)
             log.info("detector partitions taken", extra={"partitions": sorted(gained)})
         excess = frozenset(sorted({*kept, *taken})[share:])
-        if excess:
-            await self.give_back(excess)
+        if excess and self._give_back_task is None:
+            # saving thousands of series' state takes seconds: not on the renewal's time, or the
+            # leases it keeps lapse meanwhile and partitions change hands for nothing
+            self._giving_back = excess
+            self.ownership.drop(excess)  # not detected here from now on: their points are handed over
+            self._give_back_task = asyncio.create_task(self._give_back_later(excess), name="give-back")
+
+    async def given_back(self) -> None:
+        """Wait for a give-back the last renewal started (if any) to finish."""
+        if self._give_back_task is not None:
+            await asyncio.gather(self._give_back_task, return_exceptions=True)
+
+    async def _give_back_later(self, partitions: frozenset[int]) -> None:
+        try:
+            await self.give_back(partitions)
+        except Exception:
+            # still leased here: the next renewal keeps them and they catch up from the inbox
+            log.warning("giving back detector partitions failed", exc_info=True)
+        finally:
+            self._giving_back = frozenset()
+            self._give_back_task = None
 
     async def give_back(self, partitions: frozenset[int], *, keep_learning: bool = True) -> None:
         async with self._saving:
@@ -140,6 +173,7 @@ class DetectorPartitions:
         """Save what was learned within `budget` seconds (the rest relearns, which costs alerts a
         warm-up, not data), then give everything back so the other replicas take over at once."""
         deadline = self._monotonic() + budget
+        await self.given_back()
         while self.watch.unsaved and self._monotonic() < deadline:
             await self.save()
         held = self.ownership.held

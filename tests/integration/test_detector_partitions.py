@@ -4,6 +4,7 @@ from the state the previous holder saved instead of relearning."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from bot.keys import DETECTOR_PARTITIONS, STORE
 from bot.settings import Settings
 from engine.clock import FixedClock
-from engine.storage.schema import detector_inbox, metric_series
+from engine.storage.schema import detector_inbox, detector_partitions, metric_series
 from tests.conftest import AppClient
 from tests.integration.test_metric_watch import START, alerts_named, send
 
@@ -59,6 +60,7 @@ async def test_two_replicas_detect_each_series_once_and_hand_over_learning(
 
     # B announced itself: A gives back half with what it learned, B takes it and catches up
     await holder_a.renew()
+    await holder_a.given_back()  # in the background, so that renewals stay on time
     await holder_b.renew()
     await holder_b.drain()
     assert len(holder_a.ownership.held) == len(holder_b.ownership.held) == holder_a.ownership.count // 2
@@ -99,3 +101,28 @@ async def test_a_replica_that_stops_gives_its_partitions_to_the_other(
     assert len(holder_b.ownership.held) == holder_b.ownership.count
     await send(b, latency(random.Random(3), range(10), 120, 3))
     assert await points_waiting(b) == 0  # all detected inline, nothing handed over
+
+
+async def test_a_slow_give_back_does_not_hold_up_the_lease_renewal(
+    make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
+) -> None:
+    """Saving the state of the partitions a replica gives back takes seconds under load; renewals
+    must not wait for it, or every lease lapses meanwhile and partitions change hands for nothing."""
+    a = await make_client(settings, clock)
+    await send(
+        a, [{"metric": f"filler_{n}", "labels": {}, "ts": START, "value": 1.0} for n in range(FILLERS)]
+    )
+    await make_client(settings, clock)  # a second replica: A's share halves
+    holder_a = a.app[DETECTOR_PARTITIONS]
+    async with holder_a._saving:  # a periodic save in progress
+        await asyncio.wait_for(holder_a.renew(), 5)
+        assert len(holder_a.ownership.held) == holder_a.ownership.count // 2, "the excess stops at once"
+        await asyncio.wait_for(holder_a.renew(), 5)  # and the next renewal is not held up either
+    await asyncio.wait_for(holder_a.given_back(), 10)
+    async with a.app[STORE].engine.connect() as conn:
+        mine = await conn.scalar(
+            select(func.count())
+            .select_from(detector_partitions)
+            .where(detector_partitions.c.owner == holder_a.replica)
+        )
+    assert mine == holder_a.ownership.count // 2
