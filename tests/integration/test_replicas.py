@@ -117,3 +117,33 @@ async def test_when_the_decider_stops_another_replica_decides(make_client: Any, 
     await settled(second)
     [incident] = await incidents(second)
     assert incident["alert_count"] == 2  # decided with what the first decider did, not from scratch
+
+
+async def test_a_busy_deciding_replica_queues_and_decides_everything(
+    make_client: Any, database_url: str
+) -> None:
+    """Requests that arrive while another batch waits to be decided are stored, queued and answered
+    at once; the decider loop decides them all. A lone request is decided before it is answered."""
+    client = await make_client(Settings(database_url=database_url, ingest_token=TOKEN))
+    ingest = client.app[INGEST]
+    queued = 0
+    queue = ingest._queue
+
+    async def counting_queue(batch: Any) -> Any:
+        nonlocal queued
+        queued += 1
+        return await queue(batch)
+
+    ingest._queue = counting_queue  # type: ignore[method-assign]
+    response = await client.post("/api/v1/alerts", json=[alert("Lone", "lone-1", 1)], headers=auth())
+    assert response.status == 200 and queued == 0
+    assert sum(i["alert_count"] for i in await incidents(client)) == 1, "decided before the answer"
+
+    bodies = [[alert("CheckoutLatencyHigh", f"co-{n}-{k}", 2) for k in range(5)] for n in range(12)]
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/alerts", json=body, headers=auth()) for body in bodies)
+    )
+    assert all(r.status == 200 for r in responses)
+    assert queued > 0, "some requests found another batch waiting and were queued"
+    await settled(client)
+    assert sum(i["alert_count"] for i in await incidents(client)) == 1 + 12 * 5
