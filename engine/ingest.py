@@ -123,6 +123,7 @@ class IngestService:
         queues alert batches that arrive while it is deciding instead of making them wait."""
         self._queued_here = False  # this replica queued batches the loop has not decided yet
         self._waiting_to_decide = 0  # alert requests waiting for the correlator lock
+        self._queueing = 0  # batches of this replica being queued (not committed yet)
 
     def subscribe(self, listener: IncidentListener) -> None:
         """Be told, after each commit, which incidents a batch opened, grew or closed."""
@@ -164,7 +165,11 @@ class IngestService:
             # replica queued is decided before any later batch of its own, in order. A lone
             # request is still decided before it is answered.
             self._queued_here = True
-            return await self._queue(batch)
+            self._queueing += 1
+            try:
+                return await self._queue(batch)
+            finally:
+                self._queueing -= 1
         self._waiting_to_decide += 1
         try:
             await self._lock.acquire()
@@ -197,7 +202,7 @@ class IngestService:
         deliveries were taken."""
         async with self.store.engine.connect() as conn:
             if not await correlation_queue_rows.waiting(conn):
-                self._queued_here = False
+                self._queued_here = self._queueing > 0
                 return 0
         async with self._lock:
             if self._stale:
@@ -214,8 +219,8 @@ class IngestService:
                 raise
             for alert, alert_id in zip(result.alerts, result.ids, strict=True):
                 self._alert_ids[AlertKey.of(alert)] = alert_id
-            if len(result.ids) < limit:
-                self._queued_here = False  # the queue was drained as of this take
+            if len(result.ids) < limit and not self._queueing:
+                self._queued_here = False  # drained, and nothing of ours still on its way in
             self._notify(changes)
             return len(result.ids)
 
