@@ -7,7 +7,6 @@ same rule the detector follows, so a re-sent batch changes nothing.
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.models import PointBatch, SeriesRef
 from engine.rollup.levels import LATE_AFTER
+from engine.storage import point_copy
 from engine.storage.schema import metric_points, metric_series, rollup_late_points
 from engine.storage.upsert import insert_ignoring_conflicts
 
@@ -171,35 +171,7 @@ def epoch_ms(ts: Sequence[float]) -> npt.NDArray[np.int64]:
     return np.rint(np.asarray(ts, dtype=np.float64) * 1000.0).astype(np.int64)
 
 
-# PostgreSQL's binary COPY format: a header, per row a field count and each field as length + bytes
-# (big-endian), and a trailer. Built with numpy in one pass instead of a Python object per row.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_COPY_TRAILER = struct.pack("!h", -1)
 _UNIQUE_VIOLATION = "23505"
-_COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("series_id_length", ">i4"),
-        ("series_id", ">i8"),
-        ("ts_length", ">i4"),
-        ("ts", ">i8"),
-        ("value_length", ">i4"),
-        ("value", ">f8"),
-    ]
-)
-
-
-def copy_payload(
-    series_ids: npt.NDArray[np.int64], stamps: npt.NDArray[np.int64], values: Sequence[float]
-) -> bytes:
-    """Rows (series_id, ts, value) in PostgreSQL's binary COPY format."""
-    rows = np.empty(len(series_ids), dtype=_COPY_ROW)
-    rows["fields"] = 3
-    rows["series_id_length"] = rows["ts_length"] = rows["value_length"] = 8
-    rows["series_id"] = series_ids
-    rows["ts"] = stamps
-    rows["value"] = np.asarray(values, dtype=np.float64)
-    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
 async def _copy_points(
@@ -213,7 +185,7 @@ async def _copy_points(
         status = await driver.copy_to_table(
             metric_points.name,
             # a memoryview: asyncpg takes bytes for a file name
-            source=memoryview(copy_payload(series_ids, stamps, values)),
+            source=memoryview(point_copy.encode(series_ids, stamps, values)),
             columns=["series_id", "ts", "value"],
             format="binary",
         )

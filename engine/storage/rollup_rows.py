@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import TextClause
 from engine.clock import Clock
 from engine.rollup.buckets import BucketRows, Floats, Ints, merge_buckets, summarize_points
 from engine.rollup.levels import LEVELS, ROLLUP_LEVELS, Level, RollupConfig, ms
+from engine.storage import point_copy
 from engine.storage.schema import (
     metric_points,
     metric_series,
@@ -293,20 +294,6 @@ async def _read_source(
     )
 
 
-# Raw points as PostgreSQL's binary COPY sends them: per row a field count, then each field as its
-# length and big-endian bytes (series_id bigint, ts bigint, value double precision, never NULL).
-_COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("series_id_length", ">i4"),
-        ("series_id", ">i8"),
-        ("ts_length", ">i4"),
-        ("ts", ">i8"),
-        ("value_length", ">i4"),
-        ("value", ">f8"),
-    ]
-)
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_RAW = (  # asyncpg runs it as COPY (...) TO STDOUT
     "SELECT series_id, ts, value FROM metric_points "
     "WHERE series_id = ANY($1::bigint[]) AND ts >= $2 AND ts < $3"
@@ -330,20 +317,7 @@ async def _copy_raw(
     await driver.copy_from_query(
         _COPY_RAW, list(series), start, _NO_END if end is None else end, output=keep, format="binary"
     )
-    data = b"".join(chunks)
-    if not data.startswith(_COPY_SIGNATURE):
-        raise RuntimeError("unexpected COPY output from PostgreSQL")
-    offset = (
-        len(_COPY_SIGNATURE)
-        + 8
-        + int.from_bytes(data[len(_COPY_SIGNATURE) + 4 : len(_COPY_SIGNATURE) + 8], "big")
-    )
-    rows = np.frombuffer(
-        data, dtype=_COPY_ROW, count=(len(data) - offset - 2) // _COPY_ROW.itemsize, offset=offset
-    )
-    if len(rows) and not (rows["fields"] == 3).all():
-        raise RuntimeError("unexpected COPY row layout from PostgreSQL")
-    return rows["series_id"].astype(np.int64), rows["ts"].astype(np.int64), rows["value"].astype(np.float64)
+    return point_copy.decode(b"".join(chunks))
 
 
 async def _upsert(conn: AsyncConnection, table: Table, rows: BucketRows) -> int:

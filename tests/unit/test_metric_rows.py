@@ -10,7 +10,8 @@ import numpy as np
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from engine.models import SeriesRef
-from engine.storage.metric_rows import SeriesIds, copy_payload, epoch_ms
+from engine.storage import point_copy
+from engine.storage.metric_rows import SeriesIds, epoch_ms
 from engine.storage.schema import metadata, metric_series
 
 NOW = datetime(2026, 11, 11, tzinfo=UTC)
@@ -28,7 +29,7 @@ def test_copy_payload_is_postgres_binary_copy() -> None:
     ids = np.array([1, 2**40, 7], dtype=np.int64)
     stamps = np.array([1794394800000, -1, 0], dtype=np.int64)
     values = [1.5, -0.0, float("inf")]
-    payload = copy_payload(ids, stamps, values)
+    payload = point_copy.encode(ids, stamps, values)
     assert payload[:11] == b"PGCOPY\n\xff\r\n\x00"
     assert struct.unpack("!ii", payload[11:19]) == (0, 0)
     assert payload[-2:] == struct.pack("!h", -1)
@@ -38,6 +39,9 @@ def test_copy_payload_is_postgres_binary_copy() -> None:
     assert rows == [
         (3, 8, s, 8, t, 8, v) for s, t, v in zip(ids.tolist(), stamps.tolist(), values, strict=True)
     ]
+    # what PostgreSQL sends back has the same layout: the rollup reads it with `decode`
+    decoded = point_copy.decode(payload)
+    assert [column.tolist() for column in decoded] == [ids.tolist(), stamps.tolist(), values]
 
 
 async def test_series_ids_are_remembered_by_key_and_by_object() -> None:
