@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.forecasting import LOOKBACK, EventHistory, EventHistoryBuilder, ForecastModel
 from engine.forecasting.history import MAJOR_PRIORITY
 from engine.models import AlertSource, Severity
-from engine.storage.model_rows import DuplicateModelError, model_id_of
+from engine.storage.model_rows import DuplicateModelError, active_model_row, model_id_of
 from engine.storage.schema import (
     alerts,
     change_events,
@@ -160,14 +160,7 @@ async def save_forecaster(conn: AsyncConnection, model: ForecastModel, created_a
 
 async def load_forecaster(conn: AsyncConnection) -> ForecastModel | None:
     """The active forecaster; None when none was trained. Raises `ForecastModelError` if unusable."""
-    row = (
-        await conn.execute(
-            select(model_versions.c.artifact, model_versions.c.details, model_versions.c.metrics)
-            .where(model_versions.c.kind == FORECAST_MODEL, model_versions.c.active.is_(True))
-            .order_by(model_versions.c.id.desc())
-            .limit(1)
-        )
-    ).first()
+    row = await active_model_row(conn, FORECAST_MODEL)
     if row is None:
         return None
     return ForecastModel.from_stored(bytes(row.artifact), dict(row.details), dict(row.metrics))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.scoring.artifact import ModelArtifact, artifact_from_bytes
@@ -117,15 +117,7 @@ async def activate_model(conn: AsyncConnection, version: str, *, kind: str = PRI
 async def load_active_model(conn: AsyncConnection, *, kind: str = PRIORITY_MODEL) -> ModelArtifact | None:
     """The active model of `kind`, checked; None when none is active. Raises `ModelLoadError` when
     the stored model is unusable (corrupt bytes, other features, unknown format)."""
-    row = (
-        await conn.execute(
-            select(model_versions.c.version, model_versions.c.artifact, model_versions.c.details)
-            .where(model_versions.c.kind == kind, model_versions.c.active.is_(True))
-            # activate_model keeps one active row; the newest wins should a writer bypass it
-            .order_by(model_versions.c.id.desc())
-            .limit(1)
-        )
-    ).first()
+    row = await active_model_row(conn, kind)
     if row is None:
         return None
     return artifact_from_bytes(
@@ -133,6 +125,24 @@ async def load_active_model(conn: AsyncConnection, *, kind: str = PRIORITY_MODEL
         json.dumps(row.details).encode("utf-8"),
         source=f"database {kind} model {row.version}",
     )
+
+
+async def active_model_row(conn: AsyncConnection, kind: str) -> Row[Any, Any, Any, Any] | None:
+    """The active row of `kind` (version, artifact, details, metrics), or None."""
+    return (
+        await conn.execute(
+            select(
+                model_versions.c.version,
+                model_versions.c.artifact,
+                model_versions.c.details,
+                model_versions.c.metrics,
+            )
+            .where(model_versions.c.kind == kind, model_versions.c.active.is_(True))
+            # activate_model keeps one active row; the newest wins should a writer bypass it
+            .order_by(model_versions.c.id.desc())
+            .limit(1)
+        )
+    ).first()
 
 
 async def active_version(conn: AsyncConnection, *, kind: str = PRIORITY_MODEL) -> str | None:
