@@ -59,12 +59,16 @@ class FeedRelay:
         return json.dumps({"origin": self._origin, "type": type_, "data": data}, separators=(",", ":"))
 
     async def run(self, stop: asyncio.Event) -> None:
+        failing = False
         while not stop.is_set():
             try:
                 await self._connect()
+                failing = False
                 await self._send_until(stop)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("live feed relay lost the database; retrying", exc_info=True)
+                if not failing:  # once per outage, not once a second
+                    log.warning("live feed relay lost the database; retrying", exc_info=True)
+                failing = True
             finally:
                 await self._disconnect()
             with contextlib.suppress(TimeoutError):
