@@ -13,9 +13,6 @@ tails (per-series rarity), rhythm (time-of-day habits), episodes (alert debounce
 
 from __future__ import annotations
 
-import io
-import json
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -26,8 +23,7 @@ from engine.detection.model import Calibration, run_round
 from engine.detection.result import DetectionResult, EpisodeEvent
 from engine.detection.rounds import split_rounds
 from engine.detection.state import DetectorState
-
-STATE_FORMAT = 1
+from engine.detection.state_codec import decode_state, encode_state
 
 
 class StreamingDetector:
@@ -113,15 +109,15 @@ class StreamingDetector:
     def episode_open(self, slot: int) -> bool:
         return 0 <= slot < self.capacity and bool(self._state.episodes.open[slot])
 
-    # -- persistence: .npz blobs, no pickles, safe to load from storage -----------------------
+    # -- persistence: `state_codec` blobs, no pickles, safe to load from storage -----------------------
 
     def to_bytes(self) -> bytes:
         """Every slot's state."""
-        return _save(self._state.to_arrays(), self.config, self.capacity)
+        return encode_state(self._state.to_arrays(), self.config, self.capacity)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> StreamingDetector:
-        arrays, config, capacity = _load(blob)
+        arrays, config, capacity = decode_state(blob)
         detector = cls(config)
         detector._state = DetectorState.from_arrays(arrays, capacity, config)
         return detector
@@ -137,14 +133,14 @@ class StreamingDetector:
         return self._state.series_arrays(slot)
 
     def encode_series(self, snapshot: dict[str, npt.NDArray[Any]]) -> bytes:
-        return _save(snapshot, self.config, 1)
+        return encode_state(snapshot, self.config, 1)
 
     def load_series_state(self, slot: int, blob: bytes) -> None:
         self.put_series(slot, self.decode_series(blob))
 
     def decode_series(self, blob: bytes) -> dict[str, npt.NDArray[Any]]:
         """The arrays of a saved series state (milliseconds: can run beside updates)."""
-        arrays, config, _ = _load(blob)
+        arrays, config, _ = decode_state(blob)
         if config != self.config:
             raise ValueError("series state was saved with a different detector configuration")
         return arrays
@@ -159,27 +155,3 @@ def _slot_array(slots: npt.ArrayLike) -> npt.NDArray[np.int64]:
     if array.size and int(array.min()) < 0:
         raise ValueError("slots must be >= 0")
     return array
-
-
-def _save(arrays: dict[str, npt.NDArray[Any]], config: DetectorConfig, capacity: int) -> bytes:
-    meta = {"format": STATE_FORMAT, "capacity": capacity, "config": asdict(config)}
-    payload = dict(arrays)
-    payload["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, allow_pickle=False, **payload)
-    return buffer.getvalue()
-
-
-def _load(blob: bytes) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as error:
-        raise ValueError(f"not a detector state: {error}") from None
-    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
-        raise ValueError("not a detector state of a supported format")
-    capacity = int(meta["capacity"])
-    if capacity < 0:
-        raise ValueError("detector state has a negative capacity")
-    return arrays, DetectorConfig(**meta["config"]), capacity

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
+import struct
+import zlib
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from engine.detection import state_codec
 from engine.detection.config import DetectorConfig
 from engine.detection.detector import StreamingDetector
 
@@ -89,3 +97,47 @@ def test_reset_forgets_a_series() -> None:
     detector.reset([0])
     assert detector.counters(0)["accepted"] == 0
     assert detector.counters(1)["accepted"] == 100
+
+
+def _first_format(detector: StreamingDetector, slot: int) -> bytes:
+    """A series state as releases before the compact format wrote it (an .npz archive)."""
+    meta = {"format": 1, "capacity": 1, "config": dataclasses.asdict(detector.config)}
+    payload = dict(detector.series_snapshot(slot))
+    payload["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **payload)
+    return buffer.getvalue()
+
+
+def test_state_saved_by_an_earlier_release_still_loads(
+    straight: tuple[npt.NDArray[np.float64], bytes],
+) -> None:
+    expected, at_split = straight
+    target = StreamingDetector(capacity=1)
+    target.load_series_state(0, _first_format(StreamingDetector.from_bytes(at_split), 0))
+    resumed = _feed(target, _series()[:1], [0], SPLIT, POINTS)
+    np.testing.assert_array_equal(resumed[:, 0], expected[:, 0])
+
+
+def _with_header(header: dict[str, object], body: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return state_codec.MAGIC + zlib.compress(struct.pack("<I", len(text)) + text + body)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda blob: blob[:-3],  # cut short
+        lambda blob: blob[:8] + bytes(len(blob) - 8),  # zeroed
+        lambda blob: state_codec.MAGIC + zlib.compress(zlib.decompress(blob[4:])[:-8]),  # a short body
+        lambda blob: state_codec.MAGIC + zlib.compress(zlib.decompress(blob[4:]) + b"\0"),  # a long one
+        lambda _: _with_header({"capacity": 1, "config": {}, "arrays": [["x", "|O", []]]}, bytes(8)),
+        lambda _: _with_header({"capacity": 1, "config": {}, "arrays": [["x", "<f8", [-1]]]}, b""),
+        lambda _: _with_header({"capacity": 1, "config": {"nope": 1}, "arrays": []}, b""),
+        lambda _: _with_header({"capacity": -1, "config": {}, "arrays": []}, b""),
+    ],
+)
+def test_damaged_state_is_refused_not_misread(damage: Callable[[bytes], bytes]) -> None:
+    blob = StreamingDetector(capacity=1).series_state(0)
+    with pytest.raises(ValueError):
+        StreamingDetector(capacity=1).load_series_state(0, damage(blob))
