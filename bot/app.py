@@ -79,9 +79,9 @@ from engine.storage.rollup_rows import run_rollups
 from engine.storage.store import Store
 from engine.timeline import Timeline
 from engine.watch import MetricLimit, MetricWatch
-from integrations.nocbot_api import KnownSeries
 from integrations.pagerduty import DESTINATION as PAGERDUTY
 from integrations.playbook_steps import PlaybookExecutors
+from integrations.point_body import KnownSeries
 from nlq.answer import Answer, answer
 
 log = logging.getLogger("nocbot")

@@ -21,7 +21,7 @@ from engine.responders import Responders
 from engine.scoring import PriorityScorer
 from engine.storage.store import Store
 from engine.timeline import Timeline
-from integrations.nocbot_api import KnownSeries
+from integrations.point_body import KnownSeries
 
 SETTINGS = web.AppKey("settings", Settings)
 CATALOG = web.AppKey("catalog", Catalog)

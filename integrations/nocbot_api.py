@@ -6,7 +6,6 @@ Each endpoint takes one object or a list of them (metric points may also come as
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -41,8 +40,7 @@ from integrations.payload import (
 
 T = TypeVar("T")
 
-_MAX_EPOCH = 32_503_680_000  # year 3000: anything later is a unit mistake
-_MAX_FLOAT = sys.float_info.max
+MAX_EPOCH = 32_503_680_000  # year 3000: anything later is a unit mistake
 
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:.]{0,199}$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,199}$")
@@ -118,33 +116,12 @@ def parse_point(item: Any, field: str) -> MetricPoint:
     return MetricPoint(metric=metric, labels=labels, ts=ts, value=value)
 
 
-class KnownSeries:
-    """Series whose name and labels were validated before, keyed by (metric, canonical label JSON).
+def parse_point_batch(document: Any) -> PointBatch:
+    """A metrics document (a list, or {"points": [...]}) as columns, validated as `parse_point` does.
 
-    Agents send the same series again and again; validating each once keeps a point at a few type
-    checks and one dict lookup. Bounded: when full it starts over.
+    The general path, for any JSON document; HTTP bodies take `point_body.parse_point_body`, which
+    is faster for well-typed input and falls back to this to name what is wrong.
     """
-
-    def __init__(self, capacity: int = 500_000) -> None:
-        self.capacity = capacity
-        self._refs: dict[tuple[str, bytes], SeriesRef] = {}
-
-    def get(self, key: tuple[str, bytes]) -> SeriesRef | None:
-        return self._refs.get(key)
-
-    def add(self, key: tuple[str, bytes], ref: SeriesRef) -> None:
-        if len(self._refs) >= self.capacity:
-            self._refs.clear()
-        self._refs[key] = ref
-
-
-def parse_point_batch(document: Any, known: KnownSeries | None = None) -> PointBatch:
-    """A metrics body (a list, or {"points": [...]}) as columns, validated as strictly as `parse_point`.
-
-    This is the ingestion hot path, so it avoids an object per point: a series' name and labels are
-    checked the first time they are seen (per `known`, or per batch), a point's time and value always.
-    """
-    known = known if known is not None else KnownSeries()
     if isinstance(document, dict) and "points" in document:
         items, base = expect_list(document["points"], "points"), "points"
     elif isinstance(document, list):
@@ -156,47 +133,16 @@ def parse_point_batch(document: Any, known: KnownSeries | None = None) -> PointB
     index: list[int] = []
     stamps: list[float] = []
     values: list[float] = []
-    dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
     for position_in_body, item in enumerate(items):
-        if item.__class__ is not dict:
-            raise PayloadError(
-                f"{base}[{position_in_body}]", "expected an object {metric, labels, ts, value}"
-            )
-        metric = item.get("metric")
-        labels = item.get("labels")
-        if labels is None:
-            labels = {}
-        key: tuple[str, bytes] | None = None
-        position = None
-        if metric.__class__ is str:
-            try:
-                key = (metric, dumps(labels, option=sort_keys))
-            except (TypeError, orjson.JSONEncodeError):
-                key = None
-            if key is not None:
-                position = positions.get(key)
+        point = parse_point(item, f"{base}[{position_in_body}]")
+        key = (point.metric, orjson.dumps(point.labels, option=orjson.OPT_SORT_KEYS))
+        position = positions.get(key)
         if position is None:
-            ref = known.get(key) if key is not None else None
-            if ref is None:
-                # never seen: full validation, naming the offending field
-                point = parse_point(item, f"{base}[{position_in_body}]")
-                ref = SeriesRef(point.metric, point.labels)
-                key = (point.metric, dumps(point.labels, option=sort_keys))
-                known.add(key, ref)
-            assert key is not None
             position = positions[key] = len(series)
-            series.append(ref)
-        ts = item.get("ts")
-        value = item.get("value")
-        if (ts.__class__ is not int and ts.__class__ is not float) or not 0 <= ts < _MAX_EPOCH:
-            ts = parse_point(item, f"{base}[{position_in_body}]").ts
-        if (
-            value.__class__ is not float and value.__class__ is not int
-        ) or not -_MAX_FLOAT <= value <= _MAX_FLOAT:
-            value = parse_point(item, f"{base}[{position_in_body}]").value
+            series.append(SeriesRef(point.metric, point.labels))
         index.append(position)
-        stamps.append(ts)
-        values.append(float(value))
+        stamps.append(point.ts)
+        values.append(point.value)
     return PointBatch(tuple(series), index, stamps, values)
 
 
@@ -224,7 +170,7 @@ def _time_or(doc: Mapping[str, Any], key: str, field: str, default: datetime) ->
 
 
 def _epoch(value: float, field: str) -> float:
-    if not 0 <= value < _MAX_EPOCH:
+    if not 0 <= value < MAX_EPOCH:
         raise PayloadError(field, f"epoch seconds out of range: {value!r}")
     return value
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 # PostgreSQL stores no NUL character in text or JSON; refuse it at the edge rather than fail later
 NUL_MESSAGE = "must not contain NUL characters"
 
@@ -18,6 +20,16 @@ class PayloadError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def loads_json(body: bytes) -> Any:
+    """A request body as JSON (strict: no NaN, no trailing data); PayloadError says why not."""
+    if not body:
+        raise PayloadError("body", "empty request body; expected JSON")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError("body", f"invalid JSON: {exc}") from None
 
 
 def expect_object(value: Any, field: str) -> Mapping[str, Any]:

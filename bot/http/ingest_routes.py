@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.http.jsonio import check_batch_size, json_response, read_json
 from bot.keys import CLOCK, INGEST, KNOWN_SERIES, SETTINGS, TELEMETRY
 from engine.storage.records import AlertIngestResult
-from integrations import alertmanager, nocbot_api
+from integrations import alertmanager, nocbot_api, point_body
 
 routes = web.RouteTableDef()
 
@@ -33,8 +33,7 @@ async def post_alerts(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/metrics")
 async def post_metrics(request: web.Request) -> web.Response:
-    document = await read_json(request)
-    batch = nocbot_api.parse_point_batch(document, request.app[KNOWN_SERIES])
+    batch = point_body.parse_point_body(await request.read(), request.app[KNOWN_SERIES])
     check_batch_size(len(batch), request.app[SETTINGS].max_batch_items, "points")
     result = await request.app[INGEST].points(batch)
     counter = request.app[TELEMETRY].ingested

@@ -7,18 +7,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from integrations.payload import PayloadError
+from integrations.payload import loads_json
 
 
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON; aiohttp enforces the size limit (413) while reading."""
-    body = await request.read()
-    if not body:
-        raise PayloadError("body", "empty request body; expected JSON")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError("body", f"invalid JSON: {exc}") from None
+    return loads_json(await request.read())
 
 
 def json_response(data: Any, *, status: int = 200) -> web.Response:
