@@ -103,9 +103,10 @@ class IngestService:
         self._ids = ReservedIds()
         self.correlator = correlator_factory(self._ids)
         self._listeners: list[IncidentListener] = []
-        self._alert_ids: dict[
-            AlertKey, int
-        ] = {}  # stored id of instances seen lately (re-delivery fast path)
+        # stored id of instances seen lately, from committed batches only (re-delivery fast path)
+        self._alert_ids: dict[AlertKey, int] = {}
+        # instances of the batch being decided: the correlator's view of them is not committed yet
+        self._deciding_keys: frozenset[AlertKey] = frozenset()
         self._scored: dict[int, tuple[datetime, int]] = {}  # when each incident was last scored, at what size
         self._unscored: set[int] = set()  # grew since, but scoring was throttled
         self._assessments: dict[int, PriorityAssessment] = {}  # last one per open incident
@@ -189,11 +190,15 @@ class IngestService:
                 turn = await self._take_turn(conn)
                 await self._ids.refill(conn, len(batch))
                 result = await self._store_alerts(conn, batch)
+                self._deciding_keys = frozenset(AlertKey.of(alert) for alert in result.alerts)
                 changes = await self._decide(conn, result)
                 await self._end_turn(conn, turn)
         except BaseException:
             await self._forget_batch()
             raise
+        finally:
+            self._deciding_keys = frozenset()
+        self._remember_ids(result)
         self._notify(changes)
         return result
 
@@ -212,13 +217,15 @@ class IngestService:
                     turn = await self._take_turn(conn)
                     result = await correlation_queue_rows.take(conn, limit)
                     await self._ids.refill(conn, len(result.ids))
+                    self._deciding_keys = frozenset(AlertKey.of(alert) for alert in result.alerts)
                     changes = await self._decide(conn, result)
                     await self._end_turn(conn, turn)
             except BaseException:
                 await self._forget_batch()
                 raise
-            for alert, alert_id in zip(result.alerts, result.ids, strict=True):
-                self._alert_ids[AlertKey.of(alert)] = alert_id
+            finally:
+                self._deciding_keys = frozenset()
+            self._remember_ids(result)
             if len(result.ids) < limit and not self._queueing:
                 self._queued_here = False  # drained, and nothing of ours still on its way in
             self._notify(changes)
@@ -234,7 +241,12 @@ class IngestService:
         """Store a batch and queue it for the deciding replica, in one transaction."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            result = await upsert_alerts(conn, batch, now)
+            # the deciding replica, queueing while busy, knows its re-deliveries from memory
+            result = (
+                await self._store_alerts(conn, batch)
+                if self.deciding
+                else await upsert_alerts(conn, batch, now)
+            )
             due = [
                 position
                 for position, (alert_id, outcome) in enumerate(zip(result.ids, result.outcomes, strict=True))
@@ -255,6 +267,8 @@ class IngestService:
             self._queued_duplicates.clear()
         for position in due:
             self._queued_duplicates[result.ids[position]] = now
+        if self.deciding:
+            self._remember_ids(result)
         return result
 
     async def _decide(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
@@ -407,10 +421,18 @@ class IngestService:
 
     async def _store_alerts(self, conn: AsyncConnection, batch: Sequence[Alert]) -> AlertIngestResult:
         """Store what is new or changed; an exact re-delivery of an instance the correlator holds
-        (most of Alertmanager's traffic) is answered from memory without touching the database."""
+        (most of Alertmanager's traffic) is answered from memory without touching the database.
+
+        Memory is trusted only where it matches what is committed: ids are remembered after their
+        batch commits, and an instance of the batch being decided (its correlator state may yet be
+        rolled back) goes to the database.
+        """
         known = [
-            self._alert_ids.get(AlertKey.of(alert)) if self.correlator.is_duplicate(alert) else None
+            self._alert_ids.get(key)
+            if key not in self._deciding_keys and self.correlator.is_duplicate(alert)
+            else None
             for alert in batch
+            for key in (AlertKey.of(alert),)
         ]
         fresh = [alert for alert, alert_id in zip(batch, known, strict=True) if alert_id is None]
         stored = await upsert_alerts(conn, fresh, self.clock.now()) if fresh else None
@@ -429,11 +451,13 @@ class IngestService:
             outcomes.append(stored.outcomes[position])
             alerts.append(stored.alerts[position])
             position += 1
+        return AlertIngestResult(ids=ids, outcomes=outcomes, alerts=alerts)
+
+    def _remember_ids(self, committed: AlertIngestResult) -> None:
         if len(self._alert_ids) > MAX_REMEMBERED_ALERT_IDS:
             self._alert_ids.clear()
-        for alert, alert_id in zip(alerts, ids, strict=True):
+        for alert, alert_id in zip(committed.alerts, committed.ids, strict=True):
             self._alert_ids[AlertKey.of(alert)] = alert_id
-        return AlertIngestResult(ids=ids, outcomes=outcomes, alerts=alerts)
 
     async def _correlate(self, conn: AsyncConnection, result: AlertIngestResult) -> IncidentChanges:
         """Run each delivery through the correlator, then record all decisions at once.

@@ -8,9 +8,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.keys import INGEST, STORE
 from bot.settings import Settings
+from engine import ingest as ingest_module
+from engine.clustering.dedup import AlertKey
 from engine.storage import correlation_queue_rows
+from integrations import alertmanager
 from tests.conftest import TOKEN, AppClient, auth
 
 
@@ -147,3 +152,39 @@ async def test_a_busy_deciding_replica_queues_and_decides_everything(
     assert queued > 0, "some requests found another batch waiting and were queued"
     await settled(client)
     assert sum(i["alert_count"] for i in await incidents(client)) == 1 + 12 * 5
+
+
+async def test_a_busy_decider_answers_re_deliveries_from_memory_but_not_those_being_decided(
+    make_client: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queueing while busy, the decider skips the database for an exact re-delivery of a committed
+    instance it holds, and does not for an instance of the batch being decided (whose state in
+    memory may still be rolled back)."""
+    client = await make_client(Settings(database_url=database_url, ingest_token=TOKEN))
+    ingest = client.app[INGEST]
+    started = (datetime.now(UTC) - timedelta(minutes=3)).isoformat()
+    webhook = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "DiskFull", "host": f"db-{n}"}, "startsAt": started}
+            for n in range(3)
+        ],
+    }
+    decided = await client.post("/api/v1/alerts/alertmanager", json=webhook, headers=auth())
+    stored_ids = (await decided.json())["ids"]
+    again = alertmanager.parse_webhook(webhook, now=datetime.now(UTC))
+    upserted: list[list[str]] = []
+    upsert = ingest_module.upsert_alerts
+
+    async def watched_upsert(conn: Any, batch: Any, at: datetime) -> Any:
+        upserted.append([a.labels["host"] for a in batch])
+        return await upsert(conn, batch, at)
+
+    monkeypatch.setattr(ingest_module, "upsert_alerts", watched_upsert)
+    result = await ingest._queue(again)
+    assert upserted == [] and result.ids == stored_ids and set(result.outcomes) == {"duplicate"}
+
+    ingest._deciding_keys = frozenset({AlertKey.of(again[1])})
+    result = await ingest._queue(again)
+    assert upserted == [["db-1"]] and result.ids == stored_ids and set(result.outcomes) == {"duplicate"}
