@@ -11,8 +11,10 @@ an alert that enters the same pipeline as external ones (so it clusters with the
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -108,7 +110,8 @@ class MetricWatch:
                         values[elsewhere],
                     )
                     point_series, ts, values = point_series[here], ts[here], values[here]
-            refs = dict(zip(series_ids, batch.series, strict=True))
+            # the series by id are needed only for series new to this process: built only then
+            refs = functools.partial(_by_id, series_ids, batch.series)
             return await self._detect(conn, point_series, ts, values, refs)
 
     async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
@@ -124,7 +127,7 @@ class MetricWatch:
             if len(taken):
                 unseen = [sid for sid in dict.fromkeys(taken.series_ids.tolist()) if sid not in self._slot_of]
                 refs = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
-                alerts = await self._detect(conn, taken.series_ids, taken.ts, taken.values, refs)
+                alerts = await self._detect(conn, taken.series_ids, taken.ts, taken.values, lambda: refs)
             if taken.complete:
                 # their points from now on come after everything handed over: detect them here
                 self.ownership.caught_up(held)
@@ -172,16 +175,18 @@ class MetricWatch:
         point_series: npt.NDArray[np.int64],
         ts: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
-        refs: dict[int, SeriesRef],
+        refs: Callable[[], Mapping[int, SeriesRef]],
     ) -> list[Alert]:
         if not len(point_series):
             return []
         distinct, position = np.unique(point_series, return_inverse=True)
-        await self._assign_slots(conn, distinct.tolist(), refs)
-        slot_of_distinct = np.fromiter((self._slot_of[sid] for sid in distinct.tolist()), dtype=np.int64)
-        slots = slot_of_distinct[position.ravel()]
+        distinct_ids = distinct.tolist()
+        await self._assign_slots(conn, distinct_ids, refs)
+        slot_of = self._slot_of
+        distinct_slots = [slot_of[sid] for sid in distinct_ids]
+        slots = np.asarray(distinct_slots, dtype=np.int64)[position.ravel()]
         result = self.detector.update(slots, ts, values)
-        self._dirty.update(int(s) for s in np.unique(slots))
+        self._dirty.update(distinct_slots)
         events = result.events()
         # the firing instances the ended episodes resolve, in one query (as stored before this batch)
         started = await _firing_starts(
@@ -224,18 +229,19 @@ class MetricWatch:
         return {sid: self.detector.encode_series(arrays) for sid, arrays in snapshots.items()}
 
     async def _assign_slots(
-        self, conn: AsyncConnection, series_ids: list[int], refs: dict[int, SeriesRef]
+        self, conn: AsyncConnection, series_ids: list[int], refs: Callable[[], Mapping[int, SeriesRef]]
     ) -> None:
         unseen = [sid for sid in series_ids if sid not in self._slot_of]
         if not unseen:
             return
         # after a restart every series arrives with its saved state: decoding it off the event loop
         saved = await asyncio.to_thread(self._decode, await detector_rows.load_states(conn, unseen))
+        by_id = refs()
         for sid in unseen:
             slot = len(self._series_of)
             self._slot_of[sid] = slot
             self._series_of.append(sid)
-            self._refs.append(refs[sid])
+            self._refs.append(by_id[sid])
             self.detector.reserve(slot + 1)
             if sid in saved:
                 self.detector.put_series(slot, saved[sid])
@@ -384,3 +390,7 @@ def _label_text(labels: dict[str, str] | object) -> str:
     if not isinstance(labels, dict) or not labels:
         return ""
     return " (" + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) + ")"
+
+
+def _by_id(series_ids: Sequence[int], series: Sequence[SeriesRef]) -> dict[int, SeriesRef]:
+    return dict(zip(series_ids, series, strict=True))
