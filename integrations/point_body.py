@@ -10,7 +10,7 @@ fast decoder refuses is parsed again by the general path, which names the offend
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import orjson
@@ -71,33 +71,49 @@ def parse_point_body(body: bytes, known: KnownSeries) -> PointBatch:
         return parse_point_batch(loads_json(body))
     points, base = (decoded.points, "points") if isinstance(decoded, _Body) else (decoded, "")
     known.make_room()
-    as_sent = known.as_sent
-    positions: dict[int, int] = {}
-    series: list[SeriesRef] = []
-    index: list[int] = []
-    stamps: list[float] = []
-    values: list[float] = []
+    # Column by column: a comprehension per field costs a fraction of a loop doing everything per
+    # point. The common case (known series, epoch-second times) needs nothing more.
+    keys = [(point.metric, bytes(point.labels)) for point in points]
+    refs: list[SeriesRef | None] = list(map(known.as_sent.get, keys))
+    stamps: list[float | str] = [point.ts for point in points]
+    values = [point.value for point in points]
+    if not (all(refs) and _plain_times(stamps) and math.isfinite(sum(values))):
+        _check_each(points, base, keys, refs, stamps, known)
+    series_refs = cast(list[SeriesRef], refs)
+    positions: dict[int, int] = {}  # one SeriesRef object per series: keyed by identity
+    index = [positions.setdefault(id(ref), len(positions)) for ref in series_refs]
+    series = tuple({id(ref): ref for ref in series_refs}.values())
+    return PointBatch(series, index, cast(list[float], stamps), values)
+
+
+def _plain_times(stamps: list[float | str]) -> bool:
+    try:
+        return not stamps or (min(stamps) >= 0 and max(stamps) < MAX_EPOCH)  # type: ignore[operator]
+    except TypeError:  # a time given as text
+        return False
+
+
+def _check_each(
+    points: list[_Point],
+    base: str,
+    keys: list[tuple[str, bytes]],
+    refs: list[SeriesRef | None],
+    stamps: list[float | str],
+    known: KnownSeries,
+) -> None:
+    """Validate, in body order, each point of a series not seen before or with a time or value to
+    convert or refuse: the first bad one raises, as the general parser would."""
     for number, point in enumerate(points):
-        key = (point.metric, bytes(point.labels))
-        ref = as_sent.get(key)
-        if ref is None:
-            ref = known.learn(key, _validated_series(point, f"{base}[{number}]"))
-        position = positions.get(id(ref))
-        if position is None:
-            position = positions[id(ref)] = len(series)
-            series.append(ref)
-        index.append(position)
         ts = point.ts
-        if isinstance(ts, str) or not 0 <= ts < MAX_EPOCH or not math.isfinite(point.value):
-            ts = parse_point(_as_document(point), f"{base}[{number}]").ts  # or PayloadError
-        stamps.append(ts)
-        values.append(point.value)
-    return PointBatch(tuple(series), index, stamps, values)
-
-
-def _validated_series(point: _Point, field: str) -> SeriesRef:
-    parsed = parse_point(_as_document(point), field)
-    return SeriesRef(parsed.metric, parsed.labels)
+        if refs[number] is None:
+            refs[number] = known.as_sent.get(keys[number])  # learned from an earlier point
+        fine_time = not isinstance(ts, str) and 0 <= ts < MAX_EPOCH
+        if refs[number] is not None and fine_time and math.isfinite(point.value):
+            continue
+        parsed = parse_point(_as_document(point), f"{base}[{number}]")  # or PayloadError
+        if refs[number] is None:
+            refs[number] = known.learn(keys[number], SeriesRef(parsed.metric, parsed.labels))
+        stamps[number] = parsed.ts
 
 
 def _as_document(point: _Point) -> dict[str, Any]:
