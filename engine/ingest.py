@@ -192,7 +192,7 @@ class IngestService:
                 result = await self._store_alerts(conn, batch)
                 self._deciding_keys = frozenset(AlertKey.of(alert) for alert in result.alerts)
                 changes = await self._decide(conn, result)
-                await self._end_turn(conn, turn)
+                self._end_turn(turn)
         except BaseException:
             await self._forget_batch()
             raise
@@ -219,7 +219,7 @@ class IngestService:
                     await self._ids.refill(conn, len(result.ids))
                     self._deciding_keys = frozenset(AlertKey.of(alert) for alert in result.alerts)
                     changes = await self._decide(conn, result)
-                    await self._end_turn(conn, turn)
+                    self._end_turn(turn)
             except BaseException:
                 await self._forget_batch()
                 raise
@@ -323,7 +323,7 @@ class IngestService:
                     )
                     self._mark_scored(catch_up, now)
                     await self._show(conn, changes, now)
-                    await self._end_turn(conn, turn)
+                    self._end_turn(turn)
             except BaseException:
                 await self._recover()
                 raise
@@ -338,7 +338,7 @@ class IngestService:
                 turn = await self._take_turn(conn)
                 silence_id = await silence_rows.create_silence(conn, silence, now)
                 in_force = await silence_rows.current_silences(conn, now)
-                await self._end_turn(conn, turn)
+                self._end_turn(turn)
             self.correlator.set_silences(in_force)
             return silence_id
 
@@ -349,7 +349,7 @@ class IngestService:
                 turn = await self._take_turn(conn)
                 expired = await silence_rows.expire_silence(conn, silence_id, now)
                 in_force = await silence_rows.current_silences(conn, now)
-                await self._end_turn(conn, turn)
+                self._end_turn(turn)
             self.correlator.set_silences(in_force)
             return expired
 
@@ -502,7 +502,7 @@ class IngestService:
                         )
                         changes.closed.add(incident_id)
                         await self.timeline.status_changed(conn, [incident_id], "resolved", now)
-                    await self._end_turn(conn, turn)
+                    self._end_turn(turn)
             except BaseException:
                 await self._recover()
                 raise
@@ -531,7 +531,7 @@ class IngestService:
                     )
                     await self.timeline.note(conn, other, kind="resolved", text=reason, actor=actor, now=now)
                     await self.timeline.status_changed(conn, [other], "resolved", now)
-                    await self._end_turn(conn, turn)
+                    self._end_turn(turn)
             except CorrectionError:
                 raise  # refused before anything changed: memory and database still agree
             except BaseException:
@@ -596,7 +596,7 @@ class IngestService:
                         actor=actor,
                         now=now,
                     )
-                    await self._end_turn(conn, turn)
+                    self._end_turn(turn)
             except CorrectionError:
                 await self._recover()
                 raise
@@ -616,10 +616,10 @@ class IngestService:
             await self.start()
         return epoch
 
-    async def _end_turn(self, conn: AsyncConnection, epoch: int) -> None:
-        # this process's view is the database's once the transaction commits; if it rolls back,
-        # _recover rebuilds and reads the counter again
-        self._epoch = await writer_turns.advance(conn, CORRELATOR, epoch)
+    def _end_turn(self, epoch: int) -> None:
+        # taking the turn moved the counter on: this process's view is the database's once the
+        # transaction commits; if it rolls back, _recover rebuilds and reads the counter again
+        self._epoch = epoch + 1
 
     async def _show(self, conn: AsyncConnection, changes: IncidentChanges, now: datetime) -> None:
         """Queue what a batch changed for the chat surfaces and status followers (same transaction)."""

@@ -1,40 +1,43 @@
 """One deciding writer at a time across replicas, and a way to know whether another one decided.
 
 The correlator is a state machine in memory; several replicas on one PostgreSQL each hold a copy.
-Before deciding, a replica takes the turn (a transaction-scoped advisory lock, released at commit or
-rollback, also when the connection dies) and reads the turn counter: if another replica moved it
-since this one last decided, the copy in memory is out of date and is rebuilt from the database
-first. Deciding moves the counter in the same transaction. On SQLite one process writes at a time
+Before deciding, a replica takes the turn: one UPDATE moves the turn counter and returns it, and its
+row lock, held until commit or rollback (also when the connection dies), keeps every other replica
+waiting. If the counter is not where this replica left it, another one decided since, and the copy
+in memory is rebuilt from the database first. On SQLite one process writes at a time
 anyway; the counter still works there.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.storage.schema import writer_turns
 from engine.storage.upsert import insert_ignoring_conflicts
 
-# pg_advisory_xact_lock keys: one per kind of deciding writer
-_LOCK_KEYS = {"correlator": 0x6E6F63_0001}
-
 
 async def take(conn: AsyncConnection, name: str) -> int:
-    """Wait for the turn of `name` (PostgreSQL) and return its counter."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEYS[name])))
-    return await current(conn, name)
+    """Take the turn of `name` and move its counter on, in one statement; returns the counter as it
+    was (what this replica must have seen to decide with a current memory).
+
+    The UPDATE's row lock is the turn: a replica holding it makes the next one wait until it
+    commits or rolls back, and PostgreSQL then re-reads the row, so the value returned is the one
+    the previous holder left. Rolled back, the move is undone with everything else.
+    """
+    moved = (
+        update(writer_turns)
+        .where(writer_turns.c.name == name)
+        .values(epoch=writer_turns.c.epoch + 1)
+        .returning(writer_turns.c.epoch)
+    )
+    epoch = await conn.scalar(moved)
+    if epoch is None:  # the first turn ever
+        await conn.execute(insert_ignoring_conflicts(conn, writer_turns, ["name"]).values(name=name, epoch=0))
+        epoch = await conn.scalar(moved)
+    return int(epoch) - 1
 
 
 async def current(conn: AsyncConnection, name: str) -> int:
     epoch = await conn.scalar(select(writer_turns.c.epoch).where(writer_turns.c.name == name))
     return int(epoch) if epoch is not None else 0
-
-
-async def advance(conn: AsyncConnection, name: str, epoch: int) -> int:
-    """Move the counter on from `epoch` (what `take` returned); returns the new value."""
-    if epoch == 0:
-        await conn.execute(insert_ignoring_conflicts(conn, writer_turns, ["name"]).values(name=name, epoch=0))
-    await conn.execute(update(writer_turns).where(writer_turns.c.name == name).values(epoch=epoch + 1))
-    return epoch + 1
