@@ -62,6 +62,10 @@ class MetricLimit:
         raise ValueError(f"{text!r}: expected metric>=limit or metric<=limit")
 
 
+# series ids, and their detector state with one row per series (taken under the lock, encoded after)
+_Snapshots = tuple[list[int], dict[str, npt.NDArray[Any]]]
+
+
 @dataclass
 class _Trend:
     watch: BreachWatch
@@ -219,14 +223,15 @@ class MetricWatch:
     def unsaved(self) -> int:
         return len(self._dirty)
 
-    def _snapshots(self, slots: list[int]) -> dict[int, dict[str, npt.NDArray[Any]]]:
-        return {self._series_of[slot]: self.detector.series_snapshot(slot) for slot in slots}
+    def _snapshots(self, slots: list[int]) -> _Snapshots:
+        return [self._series_of[slot] for slot in slots], self.detector.series_snapshots(slots)
 
     def _decode(self, blobs: dict[int, bytes]) -> dict[int, dict[str, npt.NDArray[Any]]]:
         return {sid: self.detector.decode_series(blob) for sid, blob in blobs.items()}
 
-    def _encode(self, snapshots: dict[int, dict[str, npt.NDArray[Any]]]) -> dict[int, bytes]:
-        return {sid: self.detector.encode_series(arrays) for sid, arrays in snapshots.items()}
+    def _encode(self, snapshots: _Snapshots) -> dict[int, bytes]:
+        series_ids, rows = snapshots
+        return dict(zip(series_ids, self.detector.encode_series_rows(rows), strict=True))
 
     async def _assign_slots(
         self, conn: AsyncConnection, series_ids: list[int], refs: Callable[[], Mapping[int, SeriesRef]]

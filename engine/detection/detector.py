@@ -13,6 +13,7 @@ tails (per-series rarity), rhythm (time-of-day habits), episodes (alert debounce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,22 @@ class StreamingDetector:
 
     def encode_series(self, snapshot: dict[str, npt.NDArray[Any]]) -> bytes:
         return encode_state(snapshot, self.config, 1)
+
+    def series_snapshots(self, slots: Sequence[int]) -> dict[str, npt.NDArray[Any]]:
+        """Many series' state at once: each array gets one row per slot, in `slots` order. One copy
+        per state array however many series, so a save of thousands holds updates up briefly."""
+        chosen = _slot_array(slots)
+        if chosen.size:
+            self.reserve(int(chosen.max()) + 1)
+        return self._state.series_arrays(chosen)
+
+    def encode_series_rows(self, snapshots: dict[str, npt.NDArray[Any]]) -> list[bytes]:
+        """One blob per row of `series_snapshots`, each what `series_state` gives for its series."""
+        count = len(next(iter(snapshots.values()))) if snapshots else 0
+        return [
+            encode_state({name: array[row, ...] for name, array in snapshots.items()}, self.config, 1)
+            for row in range(count)
+        ]
 
     def load_series_state(self, slot: int, blob: bytes) -> None:
         self.put_series(slot, self.decode_series(blob))

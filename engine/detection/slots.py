@@ -48,8 +48,10 @@ def fill_from(bundle: SlotArrays, arrays: dict[str, npt.NDArray[Any]], prefix: s
         target[...] = source
 
 
-def rows_of(bundle: SlotArrays, slot: int, prefix: str) -> dict[str, npt.NDArray[Any]]:
-    """One series' state, detached from the bundle."""
+def rows_of(
+    bundle: SlotArrays, slot: int | npt.NDArray[np.int64], prefix: str
+) -> dict[str, npt.NDArray[Any]]:
+    """One series' state (or several: an array of slots), detached from the bundle."""
     return {f"{prefix}.{name}": np.array(array[slot]) for name, array in _arrays(bundle).items()}
 
 

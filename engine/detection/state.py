@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
 from engine.detection.admission import AdmissionState
@@ -78,7 +79,8 @@ class DetectorState:
             fill_from(bundle, arrays, name)
         return fresh
 
-    def series_arrays(self, slot: int) -> dict[str, npt.NDArray[Any]]:
+    def series_arrays(self, slot: int | npt.NDArray[np.int64]) -> dict[str, npt.NDArray[Any]]:
+        """One series' state, or with an array of slots every array gets one row per slot."""
         arrays: dict[str, npt.NDArray[Any]] = {}
         for name, bundle in self._named():
             arrays.update(rows_of(bundle, slot, name))

@@ -141,3 +141,12 @@ def test_damaged_state_is_refused_not_misread(damage: Callable[[bytes], bytes]) 
     blob = StreamingDetector(capacity=1).series_state(0)
     with pytest.raises(ValueError):
         StreamingDetector(capacity=1).load_series_state(0, damage(blob))
+
+
+def test_a_batch_of_snapshots_encodes_as_each_series_alone(
+    straight: tuple[npt.NDArray[np.float64], bytes],
+) -> None:
+    _, at_split = straight
+    detector = StreamingDetector.from_bytes(at_split)
+    rows = detector.encode_series_rows(detector.series_snapshots([1, 0]))
+    assert rows == [detector.series_state(1), detector.series_state(0)]
