@@ -241,10 +241,12 @@ async def _recompute(
             window_end = window_start + window if window_start + window <= now else None
             async with conn.begin():
                 source = await _read_source(conn, level.source, chunk, window_start, window_end)
+                # up to _ROW_BUDGET rows of numpy work: in a thread, so requests are served meanwhile
+                # (the sorts and reductions release the GIL: they run on another core)
                 if isinstance(source, tuple):
-                    rows, read = summarize_points(*source, level), len(source[0])
+                    rows, read = await asyncio.to_thread(summarize_points, *source, level), len(source[0])
                 else:
-                    rows, read = merge_buckets(source, level), len(source)
+                    rows, read = await asyncio.to_thread(merge_buckets, source, level), len(source)
                 written += await _upsert(conn, TABLES[level], rows)
             if window_end is None:
                 break
