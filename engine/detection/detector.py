@@ -26,6 +26,9 @@ from engine.detection.rounds import split_rounds
 from engine.detection.state import DetectorState
 from engine.detection.state_codec import decode_state, encode_state
 
+# a series' state is ~6 KB: a stored blob that inflates past this is damaged, not a state
+SERIES_STATE_LIMIT = 1 << 20
+
 
 class StreamingDetector:
     def __init__(self, config: DetectorConfig | None = None, capacity: int = 0) -> None:
@@ -157,7 +160,7 @@ class StreamingDetector:
 
     def decode_series(self, blob: bytes) -> dict[str, npt.NDArray[Any]]:
         """The arrays of a saved series state (milliseconds: can run beside updates)."""
-        arrays, config, _ = decode_state(blob)
+        arrays, config, _ = decode_state(blob, max_size=SERIES_STATE_LIMIT)
         if config != self.config:
             raise ValueError("series state was saved with a different detector configuration")
         return arrays

@@ -14,6 +14,7 @@ import functools
 import io
 import json
 import struct
+import zipfile
 import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -35,17 +36,29 @@ def encode_state(arrays: dict[str, npt.NDArray[Any]], config: DetectorConfig, ca
     return MAGIC + zlib.compress(header + body, 1)
 
 
-def decode_state(blob: bytes) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
-    """The arrays, configuration and capacity of a state; ValueError for anything else."""
-    if blob[:2] == b"PK":
-        return _decode_npz(blob)
+def decode_state(
+    blob: bytes, *, max_size: int = 1 << 30
+) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
+    """The arrays, configuration and capacity of a state; ValueError for anything else, including a
+    blob that would inflate past `max_size` bytes."""
+    try:
+        if blob[:2] == b"PK":
+            return _decode_npz(blob, max_size)
+        return _decode(blob, max_size)
+    except ValueError:
+        raise
+    except Exception as error:  # whatever damaged bytes make a parser raise is a refusal too
+        raise ValueError(f"not a detector state: {type(error).__name__}: {error}") from None
+
+
+def _decode(blob: bytes, max_size: int) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
     if blob[: len(MAGIC)] != MAGIC:
         raise ValueError("not a detector state")
-    try:
-        raw = zlib.decompress(blob[len(MAGIC) :])
-        (length,) = _HEADER_LENGTH.unpack_from(raw)
-    except (zlib.error, struct.error) as error:
-        raise ValueError(f"not a detector state: {error}") from None
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(blob[len(MAGIC) :], max_size)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError("detector state is truncated or larger than allowed")
+    (length,) = _HEADER_LENGTH.unpack_from(raw)
     end = _HEADER_LENGTH.size + length
     layout = _layout(raw[_HEADER_LENGTH.size : end])
     body = raw[end:]
@@ -78,33 +91,31 @@ def _header(
 
 @functools.lru_cache(maxsize=32)
 def _layout(header: bytes) -> _Layout:
-    try:
-        document = json.loads(header)
-        fields = []
-        for name, dtype_text, shape in document["arrays"]:
-            dtype = np.dtype(dtype_text)
-            if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
-                raise ValueError(f"array {name!r} is not numeric")
-            if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
-                raise ValueError(f"array {name!r} has no valid shape")
-            fields.append((str(name), dtype, tuple(shape)))
-        record = np.dtype([(name, dtype, shape) for name, dtype, shape in fields])
-        config = DetectorConfig(**document["config"])
-        capacity = int(document["capacity"])
-    except (TypeError, KeyError, UnicodeDecodeError) as error:
-        raise ValueError(f"not a detector state: {error}") from None
+    document = json.loads(header)
+    fields = []
+    for name, dtype_text, shape in document["arrays"]:
+        dtype = np.dtype(dtype_text)
+        if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
+            raise ValueError(f"array {name!r} is not numeric")
+        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ValueError(f"array {name!r} has no valid shape")
+        fields.append((str(name), dtype, tuple(shape)))
+    record = np.dtype([(name, dtype, shape) for name, dtype, shape in fields])
+    config = DetectorConfig(**document["config"])
+    capacity = int(document["capacity"])
     if capacity < 0:
         raise ValueError("detector state has a negative capacity")
     return _Layout(record, tuple((name, shape) for name, _, shape in fields), config, capacity)
 
 
-def _decode_npz(blob: bytes) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as error:
-        raise ValueError(f"not a detector state: {error}") from None
+def _decode_npz(blob: bytes, max_size: int) -> tuple[dict[str, npt.NDArray[Any]], DetectorConfig, int]:
+    # a member is read up to its declared size, so the declared sizes bound what inflating costs
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        if sum(member.file_size for member in archive.infolist()) > max_size:
+            raise ValueError("detector state is larger than allowed")
+    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
     if not isinstance(meta, dict) or meta.get("format") != 1:
         raise ValueError("not a detector state of a supported format")
     capacity = int(meta["capacity"])

@@ -135,6 +135,13 @@ def _with_header(header: dict[str, object], body: bytes) -> bytes:
         lambda _: _with_header({"capacity": 1, "config": {}, "arrays": [["x", "<f8", [-1]]]}, b""),
         lambda _: _with_header({"capacity": 1, "config": {"nope": 1}, "arrays": []}, b""),
         lambda _: _with_header({"capacity": -1, "config": {}, "arrays": []}, b""),
+        lambda _: _with_header({"capacity": float("inf"), "config": {}, "arrays": []}, b""),  # Infinity
+        lambda _: (
+            state_codec.MAGIC + zlib.compress(struct.pack("<I", 200_001) + b"[" * 100_000 + b"]" * 100_001)
+        ),
+        lambda _: state_codec.MAGIC + zlib.compress(bytes(64 << 20)),  # inflates past a series' limit
+        lambda blob: b"PK" + blob[2:],  # not a zip archive
+        lambda _: _first_format_damaged(),
     ],
 )
 def test_damaged_state_is_refused_not_misread(damage: Callable[[bytes], bytes]) -> None:
@@ -150,3 +157,9 @@ def test_a_batch_of_snapshots_encodes_as_each_series_alone(
     detector = StreamingDetector.from_bytes(at_split)
     rows = detector.encode_series_rows(detector.series_snapshots([1, 0]))
     assert rows == [detector.series_state(1), detector.series_state(0)]
+
+
+def _first_format_damaged() -> bytes:
+    blob = bytearray(_first_format(StreamingDetector(capacity=1), 0))
+    blob[len(blob) // 2 : len(blob) // 2 + 40] = bytes(40)
+    return bytes(blob)
