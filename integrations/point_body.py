@@ -17,19 +17,21 @@ import orjson
 
 from engine.models import PointBatch, SeriesRef
 from integrations.nocbot_api import MAX_EPOCH, parse_point, parse_point_batch
-from integrations.payload import loads_json
+from integrations.payload import PayloadError, loads_json
 
 _NO_LABELS = msgspec.Raw(b"null")
 
 
-class _Point(msgspec.Struct, gc=False):
+# Unknown fields send the body down the general path: msgspec would skip them unchecked, where the
+# general parser refuses a body that is not valid JSON anywhere.
+class _Point(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     metric: str
     ts: float | str
     value: float
     labels: msgspec.Raw = _NO_LABELS
 
 
-class _Body(msgspec.Struct, gc=False):
+class _Body(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     points: list[_Point]
 
 
@@ -64,11 +66,21 @@ class KnownSeries:
 def parse_point_body(body: bytes, known: KnownSeries) -> PointBatch:
     """The points of a metrics body (a list, or {"points": [...]}); PayloadError names a bad field."""
     try:
-        decoded = _DECODER.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        # not the well-typed shape: the general parser says precisely what is wrong (and takes
-        # what it accepts, should the two ever disagree)
+        return _fast_path(body, known)
+    except PayloadError:
+        # msgspec passes label bytes through unchecked: a body that is not valid JSON further on is
+        # refused as such, as the general parser would
+        loads_json(body)
+        raise
+    except Exception:
+        # not the well-typed shape (or bytes msgspec passes through unchecked, such as labels that
+        # are not valid UTF-8): the general parser says precisely what is wrong, and takes what it
+        # accepts should the two ever disagree
         return parse_point_batch(loads_json(body))
+
+
+def _fast_path(body: bytes, known: KnownSeries) -> PointBatch:
+    decoded = _DECODER.decode(body)
     points, base = (decoded.points, "points") if isinstance(decoded, _Body) else (decoded, "")
     known.make_room()
     # Column by column: a comprehension per field costs a fraction of a loop doing everything per

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.models import PointBatch
 from integrations.nocbot_api import parse_point_batch
-from integrations.payload import PayloadError
+from integrations.payload import PayloadError, loads_json
 from integrations.point_body import KnownSeries, parse_point_body
 
 _GOOD_TS = st.one_of(
@@ -105,3 +105,24 @@ def test_a_full_cache_starts_over_between_batches_only() -> None:
     assert len(parse_point_body(body, known).series) == 5
     again = parse_point_body(body, known)
     assert len(again.series) == 5 and len(known.as_sent) == 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"metric":"m\xff","ts":1,"value":1}]',
+        b'[{"metric":"m","ts":1,"value":1,"labels":' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"}]",
+        b'[{"metric":"m","ts":1,"value":1,"labels":{"a":"\xff"}}]',
+        b'[{"metric":"m","ts":1,"value":1,"labels":{"a":1e400}}]',
+        b'[{"metric":"m","ts":1,"value":1,"extra":1e400}]',
+        b'{"points":[{"metric":"m","ts":1,"value":1}],"x":1e400}',
+        b'[{"metric":"m","ts":1,"value":1,"unit":"s"}]',
+        b'[{"metric":"m","ts":-1,"value":1},{"metric":"m","ts":1,"value":1,"labels":{"a":"\xff"}}]',
+    ],
+)
+def test_bytes_the_fast_decoder_passes_through_are_judged_as_the_general_parser_does(body: bytes) -> None:
+    """Bad UTF-8, deep nesting and unknown fields holding invalid JSON: a 400 naming the same field,
+    or the same points, never another exception (a 500)."""
+    assert _outcome(lambda: parse_point_body(body, KnownSeries())) == _outcome(
+        lambda: parse_point_batch(loads_json(body))
+    )
