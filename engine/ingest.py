@@ -241,10 +241,11 @@ class IngestService:
         """Store a batch and queue it for the deciding replica, in one transaction."""
         now = self.clock.now()
         async with self.store.transaction() as conn:
-            # the deciding replica, queueing while busy, knows its re-deliveries from memory
+            # the deciding replica, queueing while busy, knows its re-deliveries from memory (unless
+            # a failed batch left that memory ahead of the database: then it awaits a rebuild)
             result = (
                 await self._store_alerts(conn, batch)
-                if self.deciding
+                if self.deciding and not self._stale
                 else await upsert_alerts(conn, batch, now)
             )
             due = [

@@ -159,7 +159,7 @@ async def test_a_busy_decider_answers_re_deliveries_from_memory_but_not_those_be
 ) -> None:
     """Queueing while busy, the decider skips the database for an exact re-delivery of a committed
     instance it holds, and does not for an instance of the batch being decided (whose state in
-    memory may still be rolled back)."""
+    memory may still be rolled back), nor while its memory awaits a rebuild after a failed batch."""
     client = await make_client(Settings(database_url=database_url, ingest_token=TOKEN))
     ingest = client.app[INGEST]
     started = (datetime.now(UTC) - timedelta(minutes=3)).isoformat()
@@ -188,3 +188,9 @@ async def test_a_busy_decider_answers_re_deliveries_from_memory_but_not_those_be
     ingest._deciding_keys = frozenset({AlertKey.of(again[1])})
     result = await ingest._queue(again)
     assert upserted == [["db-1"]] and result.ids == stored_ids and set(result.outcomes) == {"duplicate"}
+
+    # a failed batch whose rebuild has not happened yet: memory may be ahead of the database
+    ingest._deciding_keys = frozenset()
+    ingest._stale = True
+    result = await ingest._queue(again)
+    assert upserted[-1] == ["db-0", "db-1", "db-2"] and result.ids == stored_ids
