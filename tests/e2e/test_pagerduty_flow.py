@@ -42,8 +42,12 @@ async def pagerduty() -> AsyncIterator[FakePagerDuty]:
         yield fake
 
 
+# Fakes come before make_client in each test's arguments: pytest tears fixtures down in reverse,
+# so the service stops while its fakes still answer (else its shutdown waits out deliveries).
+
+
 async def test_escalate_acknowledge_in_pagerduty_resolve_in_slack(
-    make_client: Any, database_url: str, slack: FakeSlack, pagerduty: FakePagerDuty
+    slack: FakeSlack, pagerduty: FakePagerDuty, make_client: Any, database_url: str
 ) -> None:
     settings = Settings(
         database_url=database_url,

@@ -93,11 +93,15 @@ def click(fake: FakeSlack, user: str, action_id: str, value: str, channel: str, 
     return signing.interactive_request(payload, SIGNING_SECRET)
 
 
+# Fakes come before make_client in each test's arguments: pytest tears fixtures down in reverse,
+# so the service stops while its fakes still answer (else its shutdown waits out deliveries).
+
+
 async def test_run_playbook_from_slack_approved_steps_run_and_the_incident_resolves(
-    make_client: Any,
-    database_url: str,
     fake: FakeSlack,
     target: tuple[TestServer, list[dict[str, Any]]],
+    make_client: Any,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     server, seen = target

@@ -79,8 +79,12 @@ def card_text(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks"), ensure_ascii=False)
 
 
+# Fakes come before make_client in each test's arguments: pytest tears fixtures down in reverse,
+# so the service stops while its fakes still answer (else its shutdown waits out deliveries).
+
+
 async def test_alerts_become_one_card_updated_in_place_and_acknowledged_from_slack(
-    make_client: Any, database_url: str, fake: FakeSlack
+    fake: FakeSlack, make_client: Any, database_url: str
 ) -> None:
     client = await make_client(service_settings(database_url, fake))
     pay = channel_id(fake, "pay-oncall")
@@ -147,7 +151,7 @@ async def test_alerts_become_one_card_updated_in_place_and_acknowledged_from_sla
 
 
 async def test_a_429_storm_and_lost_answers_neither_lose_nor_duplicate_a_card(
-    make_client: Any, database_url: str, fake: FakeSlack
+    fake: FakeSlack, make_client: Any, database_url: str
 ) -> None:
     client = await make_client(service_settings(database_url, fake))
     incidents_channel = channel_id(fake, "incidents")
@@ -188,7 +192,7 @@ async def test_a_429_storm_and_lost_answers_neither_lose_nor_duplicate_a_card(
 
 
 async def test_a_question_in_slack_is_answered_from_the_database(
-    make_client: Any, database_url: str, fake: FakeSlack
+    fake: FakeSlack, make_client: Any, database_url: str
 ) -> None:
     client = await make_client(service_settings(database_url, fake))
     await send_alerts(client, [alert("CheckoutErrors", "checkout", "co-1")])
