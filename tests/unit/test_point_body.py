@@ -99,12 +99,16 @@ def test_a_series_cached_before_is_still_checked_for_its_points() -> None:
 
 def test_a_full_cache_starts_over_between_batches_only() -> None:
     known = KnownSeries(capacity=2)
-    body = orjson.dumps(
-        [{"metric": "cpu", "labels": {"host": str(n)}, "ts": 1, "value": 1} for n in range(5)]
-    )
-    assert len(parse_point_body(body, known).series) == 5
-    again = parse_point_body(body, known)
-    assert len(again.series) == 5 and len(known.as_sent) == 5
+
+    def body(hosts: range) -> bytes:
+        points = [{"metric": "cpu", "labels": {"host": str(n)}, "ts": 1, "value": 1} for n in hosts]
+        return orjson.dumps([*points, points[0]])  # the first series twice
+
+    first = parse_point_body(body(range(5)), known)
+    # over capacity within the batch: still one ref per series, the repeat pointing at the first
+    assert len(first.series) == 5 and first.series_index[-1] == 0
+    parse_point_body(body(range(10, 15)), known)
+    assert {key[1] for key in known.as_sent} == {orjson.dumps({"host": str(n)}) for n in range(10, 15)}
 
 
 @pytest.mark.parametrize(
