@@ -59,6 +59,7 @@ from engine.catalog import Catalog, load_catalog
 from engine.clock import Clock, SystemClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
+from engine.detector_host import DetectorHost, DetectorProcess, InProcessDetector
 from engine.detector_ownership import Ownership
 from engine.detector_partitions import DetectorPartitions
 from engine.enrichment_worker import EnrichmentWorker
@@ -371,6 +372,8 @@ async def _chat(app: web.Application) -> AsyncIterator[None]:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = open_engine(settings.database_url)
+    # a worker process is started at the first points, and stopped last (after the state is saved)
+    detector: DetectorHost = DetectorProcess() if settings.detector_process else InProcessDetector()
     try:
         await migrate.upgrade(engine)
         async with engine.connect() as conn:
@@ -393,6 +396,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             watch=MetricWatch(
                 limits=tuple(MetricLimit.parse(spec) for spec in settings.metric_limits),
                 ownership=Ownership(),
+                detector=detector,
             ),
             timeline=timeline,
         )
@@ -402,4 +406,5 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         log.info("database ready", extra={"backend": engine.dialect.name})
         yield
     finally:
+        await detector.close()
         await engine.dispose()

@@ -177,6 +177,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _metric_limits,
     ),
     SettingSpec(
+        "detector_process",
+        "NOCBOT_DETECTOR_PROCESS",
+        "true",
+        "Score metric points in a worker process of their own, on another core beside the web "
+        "server (false: in the server process, for one-core machines).",
+        _bool,
+    ),
+    SettingSpec(
         "link_secret",
         "NOCBOT_LINK_SECRET",
         "",
@@ -230,6 +238,7 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     max_batch_items: int = 50000
     metric_limits: tuple[str, ...] = ()
+    detector_process: bool = True
     link_secret: str | None = None
     log_level: str = "INFO"
     outbox_lease: int = 60

@@ -149,21 +149,14 @@ class StreamingDetector:
 
     def encode_series_rows(self, snapshots: dict[str, npt.NDArray[Any]]) -> list[bytes]:
         """One blob per row of `series_snapshots`, each what `series_state` gives for its series."""
-        count = len(next(iter(snapshots.values()))) if snapshots else 0
-        return [
-            encode_state({name: array[row, ...] for name, array in snapshots.items()}, self.config, 1)
-            for row in range(count)
-        ]
+        return encode_series_rows(snapshots, self.config)
 
     def load_series_state(self, slot: int, blob: bytes) -> None:
         self.put_series(slot, self.decode_series(blob))
 
     def decode_series(self, blob: bytes) -> dict[str, npt.NDArray[Any]]:
         """The arrays of a saved series state (milliseconds: can run beside updates)."""
-        arrays, config, _ = decode_state(blob, max_size=SERIES_STATE_LIMIT)
-        if config != self.config:
-            raise ValueError("series state was saved with a different detector configuration")
-        return arrays
+        return decode_series(blob, self.config)
 
     def put_series(self, slot: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.reserve(int(_slot_array([slot])[0]) + 1)
@@ -175,3 +168,20 @@ def _slot_array(slots: npt.ArrayLike) -> npt.NDArray[np.int64]:
     if array.size and int(array.min()) < 0:
         raise ValueError("slots must be >= 0")
     return array
+
+
+def encode_series_rows(snapshots: dict[str, npt.NDArray[Any]], config: DetectorConfig) -> list[bytes]:
+    """One blob per row of a `series_snapshots` result (the detector need not be at hand)."""
+    count = len(next(iter(snapshots.values()))) if snapshots else 0
+    return [
+        encode_state({name: array[row, ...] for name, array in snapshots.items()}, config, 1)
+        for row in range(count)
+    ]
+
+
+def decode_series(blob: bytes, config: DetectorConfig) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of a series state saved by a detector with this configuration."""
+    arrays, saved_with, _ = decode_state(blob, max_size=SERIES_STATE_LIMIT)
+    if saved_with != config:
+        raise ValueError("series state was saved with a different detector configuration")
+    return arrays

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.keys import STORE
+from bot.keys import DETECTOR_PARTITIONS, INGEST, STORE
 from bot.settings import Settings
 from engine.clock import FixedClock
+from engine.detector_host import DetectorProcess
 from engine.storage.schema import detector_state
 from tests.conftest import AppClient, auth
 
@@ -132,3 +135,31 @@ async def test_detector_state_is_saved_on_shutdown(
     async with store.engine.connect() as conn:
         saved = (await conn.execute(select(func.count()).select_from(detector_state))).scalar_one()
     assert saved == 3
+
+
+async def test_a_killed_detector_worker_is_replaced_and_series_resume_from_their_saved_state(
+    client: AppClient,
+) -> None:
+    rng = random.Random(11)
+    labels = {"service": "checkout", "host": "web-2"}
+
+    def points(first: int, count: int, level: float) -> list[dict[str, Any]]:
+        return [
+            {"metric": "latency_ms", "labels": labels, "ts": START + i * 60, "value": level + rng.gauss(0, 3)}
+            for i in range(first, first + count)
+        ]
+
+    await send(client, points(0, 1500, 120))
+    before = {a["id"] for a in await alerts_named(client, "MetricAnomaly")}
+    assert await client.app[DETECTOR_PARTITIONS].save() >= 1
+    watch = client.app[INGEST].watch
+    assert watch is not None and isinstance(watch.detector, DetectorProcess)
+    pid = watch.detector.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    # the batch that finds the worker gone is scored by a new one, into which the series' saved
+    # baseline was loaded: a blank detector would still be warming up and raise nothing
+    await send(client, points(1500, 5, 900))
+    raised = [a for a in await alerts_named(client, "MetricAnomaly") if a["id"] not in before]
+    assert len(raised) == 1 and raised[0]["status"] == "firing"
+    assert watch.detector.pid not in (None, pid)
