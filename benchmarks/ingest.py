@@ -117,13 +117,17 @@ def point_bodies(per_request: int, series: int, seed: int, start: float | None =
     """Batches that advance every series by one step (15 s), as a scrape-and-forward agent sends them,
     from `start` (epoch seconds; default: a time derived from the seed).
 
-    Each series holds its own level with ±2 % of bounded noise: healthy metrics, so the phase
-    measures ingestion and detection, not the alert pipeline (a sawtooth used before made every
-    series drop from 99 to 0 every 100 steps: thousands of anomaly alerts a minute)."""
+    Each series holds its own level with Gaussian noise (σ 0.7 %, cut at ±2 %): healthy metrics,
+    so the phase measures ingestion and detection, not the alert pipeline. (A sawtooth used before
+    made every series drop from 99 to 0 every 100 steps; after it, a "noise" of `(s·7919 + t·104729)
+    mod 1000` repeated with a period the detector learned, and its turn made 5 % of the series
+    anomalous at the same step, a burst of 500 alerts in the middle of the phase.)"""
     base = start if start is not None else 1_790_000_000 + (seed % 1000) * 100_000
+    rng = np.random.default_rng(seed)
     step = 0
     while True:
         points = []
+        noise = np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02).tolist()
         for i in range(per_request):
             s = (step * per_request + i) % series
             tick = (step * per_request + i) // series
@@ -132,7 +136,7 @@ def point_bodies(per_request: int, series: int, seed: int, start: float | None =
                     "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
                     "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
                     "ts": base + tick * 15,
-                    "value": (20 + s % 80) * (1 + 0.02 * (((s * 7919 + tick * 104_729) % 1000) / 500 - 1)),
+                    "value": (20 + s % 80) * (1 + noise[i]),
                 }
             )
         step += 1
@@ -149,6 +153,20 @@ def process_cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(parent: int) -> list[int]:
+    """Processes started by `parent` (the server's detector worker)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == parent:
+                pids.append(int(entry.name))
+    return pids
 
 
 def postgres_pids() -> list[int]:
@@ -168,6 +186,8 @@ def cpu_meters(server_pid: int | None) -> dict[str, Callable[[], float]]:
     meters: dict[str, Callable[[], float]] = {"client": time.process_time}
     if server_pid is not None:
         meters["server"] = lambda: process_cpu_seconds([server_pid])
+        if sys.platform == "linux":
+            meters["detector"] = lambda: process_cpu_seconds(child_pids(server_pid))
     if sys.platform == "linux":
         meters["postgres"] = lambda: process_cpu_seconds(postgres_pids())
     return meters
@@ -182,14 +202,18 @@ async def run_phase(
     concurrency: int,
     name: str,
     server_pid: int | None = None,
+    rate: float | None = None,
 ) -> PhaseResult:
+    """Send `bodies` for `seconds`: from `concurrency` clients each sending its next body when the last
+    is answered, or with `rate` (items/s) one body every items_per_body/rate seconds whatever the
+    answers (open loop; at most `concurrency` in flight, the rest wait for a connection). A latency
+    is counted from when the body was due, so a server falling behind shows in it."""
     result = PhaseResult(name)
     meters = cpu_meters(server_pid)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     queue = iter(bodies)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(base_url=url, headers=headers, connector=connector) as session:
-        deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
             while time.perf_counter() < deadline:
@@ -207,9 +231,36 @@ async def run_phase(
                     else:
                         result.errors += 1
 
+        async def send(body: bytes, due: float) -> None:
+            async with session.post(path, data=body) as response:
+                await response.read()
+                result.requests += 1
+                if response.status == 200:
+                    result.items += items_per_body
+                    result.latencies.append(time.perf_counter() - due)
+                else:
+                    result.errors += 1
+
+        async def paced(per_second: float) -> None:
+            interval = items_per_body / per_second
+            sending: set[asyncio.Task[None]] = set()
+            for index, body in enumerate(bodies):
+                due = started + index * interval
+                if due >= deadline:
+                    break
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                task = asyncio.create_task(send(body, due))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+            await asyncio.gather(*sending)
+
         started = time.perf_counter()
+        deadline = started + seconds
         cpu_before = {who: meter() for who, meter in meters.items()}
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if rate:
+            await paced(rate)
+        else:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
         result.seconds = time.perf_counter() - started
         result.cpu = {who: (meter() - cpu_before[who]) / result.seconds for who, meter in meters.items()}
     return result
@@ -308,8 +359,9 @@ async def main(args: argparse.Namespace) -> None:
         results = []
         for phase in args.phases.split(","):
             path, bodies, per_body, name = phases[phase.strip()]
+            rate = args.point_rate if phase.strip() == "points" else None
             result = await run_phase(
-                url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid
+                url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid, rate
             )
             if "alerts" in path and args.url is None:
                 # the next phase must not pay for this one's decisions, and the rate decided counts
@@ -349,6 +401,7 @@ async def main(args: argparse.Namespace) -> None:
     console.print(
         f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
         f"{datetime.now(UTC):%Y-%m-%d} · {args.seconds:.0f} s per phase, concurrency {args.concurrency}"
+        + (f" · points sent at {args.point_rate:,.0f}/s" if args.point_rate else "")
     )
 
 
@@ -364,6 +417,11 @@ if __name__ == "__main__":
     parser.add_argument("--alerts-per-request", type=int, default=100)
     parser.add_argument("--points-per-request", type=int, default=2000)
     parser.add_argument("--series", type=int, default=10_000)
+    parser.add_argument(
+        "--point-rate",
+        type=float,
+        help="send points at this many a second (open loop) instead of as fast as answered",
+    )
     parser.add_argument(
         "--new-fraction",
         type=float,
