@@ -65,7 +65,7 @@ class DetectorHost(Protocol):
 
 class InProcessDetector:
     """The detector in this process (`NOCBOT_DETECTOR_PROCESS=false`, for one-core machines; and a
-    MetricWatch built without a host, as the unit tests and offline tools do)."""
+    MetricWatch built without a host, as some tests do)."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.detector = StreamingDetector(config)
