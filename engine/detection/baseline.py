@@ -31,10 +31,14 @@ from engine.detection.ewma import span_weight, warm_weight
 RAW_ERROR_SHARE = 0.1
 RELATIVE_SPREAD_FLOOR = 1e-3
 ABSOLUTE_SPREAD_FLOOR = 1e-12
-# A bin's own spread is trusted after this many visits, and never below this share of the
-# series-wide seasonal error (a bin seen a few times can look deceptively quiet).
+# A bin's own spread is used once it holds this many points, never below this share of the
+# series-wide seasonal error, and averaged with that error as if the latter were
+# BIN_ERROR_PRIOR_POINTS more points of the bin: an error measured on a handful of points can look
+# deceptively quiet (trusted alone after 3, it made ~1 in 80 healthy young series raise an anomaly
+# a few points into each new half-hour of their first day).
 BIN_ERROR_MIN_VISITS = 3
 BIN_ERROR_SHARE = 0.25
+BIN_ERROR_PRIOR_POINTS = 10.0
 # Re-anchoring after a level shift jumps to this short EWMA of the values.
 RECENT_SPAN = 3
 DAYS_PER_WEEK = 7
@@ -171,8 +175,9 @@ def predict(
     visits = state.profile_visits.reshape(-1)[cell]
     season_error = state.season_error[slots]
     bin_error = state.profile_error.reshape(-1)[cell]
+    shrunk = (visits * bin_error + BIN_ERROR_PRIOR_POINTS * season_error) / (visits + BIN_ERROR_PRIOR_POINTS)
     season_spread = np.where(
-        visits >= BIN_ERROR_MIN_VISITS, np.maximum(bin_error, BIN_ERROR_SHARE * season_error), season_error
+        visits >= BIN_ERROR_MIN_VISITS, np.maximum(shrunk, BIN_ERROR_SHARE * season_error), season_error
     )
     season_ready = visits >= config.season_min_visits
     uses_season = (
