@@ -33,7 +33,10 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
             answer: tuple[str, Any] = ("ok", calls[method](*args))
         except Exception as exc:  # the caller re-raises it; the worker's state is as the call left it
             answer = ("error", exc)
-        frame = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            frame = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an error that cannot be pickled still reaches the caller
+            frame = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
         sink.write(len(frame).to_bytes(FRAME_HEADER, "little"))
         sink.write(frame)
         sink.flush()
