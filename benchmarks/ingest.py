@@ -215,22 +215,6 @@ async def run_phase(
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(base_url=url, headers=headers, connector=connector) as session:
 
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                body = next(queue, None)
-                if body is None:
-                    return
-                began = time.perf_counter()
-                async with session.post(path, data=body) as response:
-                    await response.read()
-                    elapsed = time.perf_counter() - began
-                    result.requests += 1
-                    if response.status == 200:
-                        result.items += items_per_body
-                        result.latencies.append(elapsed)
-                    else:
-                        result.errors += 1
-
         async def send(body: bytes, due: float) -> None:
             async with session.post(path, data=body) as response:
                 await response.read()
@@ -240,6 +224,13 @@ async def run_phase(
                     result.latencies.append(time.perf_counter() - due)
                 else:
                     result.errors += 1
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                body = next(queue, None)
+                if body is None:
+                    return
+                await send(body, time.perf_counter())
 
         async def paced(per_second: float) -> None:
             interval = items_per_body / per_second
