@@ -156,10 +156,16 @@ class IngestService:
         self._assessments.clear()
         log.info("correlator restored", extra={"open_incidents": len(stored)})
 
-    async def alerts(self, batch: Sequence[Alert]) -> AlertIngestResult:
+    async def alerts(self, batch: Sequence[Alert], *, queue: bool = False) -> AlertIngestResult:
+        """Store a batch and decide it, or queue it for the decider loop (answered once stored).
+
+        `queue`: queue it even when nothing else waits, where a loop decides the queue — for the
+        alerts the metric watch raises, whose points request must not wait for their correlation,
+        scoring and redraws (200 ms and more when an outage starts).
+        """
         if not self.deciding:
             return await self._queue(batch)
-        if self.queue_when_busy and (self._waiting_to_decide or self._queued_here):
+        if self.queue_when_busy and (queue or self._waiting_to_decide or self._queued_here):
             # Busy: another batch is already waiting to be decided. Queue this one, answered once
             # stored; the decider loop then decides the queue in large batches (triage, redraws
             # and the writer turn once per batch instead of once per request), and what this
@@ -390,7 +396,7 @@ class IngestService:
             )
             raised = await self.watch.observe(conn, batch, series_ids) if self.watch else []
         if raised:
-            await self.alerts(raised)
+            await self.alerts(raised, queue=True)
         return PointIngestResult(stored=stored, duplicates=len(batch) - stored, series_ids=series_ids)
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:
