@@ -3,7 +3,8 @@
 Scoring points is about a third of a metrics request's CPU. In a worker it runs on another core
 while the event loop goes on parsing and storing the next requests; in this process it holds the
 loop (the work is numpy calls too small to release the GIL for long). Both hosts answer the same
-calls, and the watch makes them one at a time.
+calls. The watch sends batches one at a time, in order, under its lock, and awaits their answers
+with the lock released, so a batch is sent while the one before it is scored.
 
 A worker that dies (crashed, killed by the OOM killer) takes what it learned since the last save
 with it: the call in flight raises `DetectorLost`, `generation` moves on, and the next call starts a
@@ -17,7 +18,9 @@ import contextlib
 import logging
 import pickle
 import sys
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,6 +53,12 @@ class DetectorHost(Protocol):
     ) -> list[AnomalyEvent]:
         """Score and learn the points; the episodes they start or end (only those cross the pipe)."""
 
+    async def submit(
+        self, slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+    ) -> Awaitable[list[AnomalyEvent]]:
+        """`update`, in two steps: the points are sent now, in call order, and the episodes are
+        awaited later — after the caller let go of its lock, so the next batch is sent meanwhile."""
+
     async def reserve(self, capacity: int) -> None: ...
 
     async def reset(self, slots: Sequence[int]) -> None: ...
@@ -80,6 +89,13 @@ class InProcessDetector:
     ) -> list[AnomalyEvent]:
         return self.detector.update(slots, ts, values).events()
 
+    async def submit(
+        self, slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+    ) -> Awaitable[list[AnomalyEvent]]:
+        answer: asyncio.Future[list[AnomalyEvent]] = asyncio.get_running_loop().create_future()
+        answer.set_result(self.detector.update(slots, ts, values).events())
+        return answer
+
     async def reserve(self, capacity: int) -> None:
         self.detector.reserve(capacity)
 
@@ -101,13 +117,18 @@ class InProcessDetector:
 class DetectorProcess:
     """The detector in a worker process (`python -m engine.detector_worker`), started at the first
     call. Calls go over its standard input and output as length-prefixed pickles: both ends are this
-    program, so the pipe carries nothing from outside."""
+    program, so the pipe carries nothing from outside.
+
+    Calls are pipelined: each is written at once, in call order, and a reader task hands the answers,
+    which come back in the same order, to their callers. A caller that gives up (cancelled) leaves
+    the pipe in step: its answer is read and dropped."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
-        self._worker: asyncio.subprocess.Process | None = None
+        self._worker: _Worker | None = None
         self._generation = 0
-        self._lock = asyncio.Lock()
+        self._lost = False  # the worker died with no answer due: the next call is told
+        self._lock = asyncio.Lock()  # one worker started at a time
 
     @property
     def generation(self) -> int:
@@ -115,13 +136,17 @@ class DetectorProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._worker.pid if self._worker is not None else None
+        return self._worker.process.pid if self._worker is not None else None
 
     async def update(
         self, slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
     ) -> list[AnomalyEvent]:
-        events: list[AnomalyEvent] = await self._call("update", slots, ts, values)
-        return events
+        return await (await self.submit(slots, ts, values))
+
+    async def submit(
+        self, slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+    ) -> Awaitable[list[AnomalyEvent]]:
+        return await self._send("update", slots, ts, values)
 
     async def reserve(self, capacity: int) -> None:
         await self._call("reserve", capacity)
@@ -140,50 +165,91 @@ class DetectorProcess:
     async def close(self) -> None:
         async with self._lock:
             worker, self._worker = self._worker, None
-            if worker is not None:
-                await _stop(worker)
+        if worker is not None:
+            await _stop(worker.process)
+            await worker.reader  # fails what was still due with DetectorLost
 
     async def _call(self, method: str, *args: Any) -> Any:
+        return await (await self._send(method, *args))
+
+    async def _send(self, method: str, *args: Any) -> asyncio.Future[Any]:
+        """Write the call to the worker now; the returned future gets its answer."""
         frame = pickle.dumps((method, args), protocol=pickle.HIGHEST_PROTOCOL)
-        # shielded: a caller cancelled halfway through would leave the pipe out of step with the
-        # worker; the exchange finishes (and the lock is released) even if nobody waits for it
-        status, value = await asyncio.shield(self._exchange(frame))
-        if status == "error":
-            raise value
-        return value
-
-    async def _exchange(self, frame: bytes) -> tuple[str, Any]:
         async with self._lock:
+            if self._lost:
+                self._lost = False
+                raise DetectorLost("the detector worker stopped")
             worker = self._worker or await self._start()
-            assert worker.stdin is not None and worker.stdout is not None
-            try:
-                worker.stdin.write(len(frame).to_bytes(FRAME_HEADER, "little") + frame)
-                await worker.stdin.drain()
-                size = int.from_bytes(await worker.stdout.readexactly(FRAME_HEADER), "little")
-                # the worker is this program's own child, answering over a private pipe
-                answer: tuple[str, Any] = pickle.loads(await worker.stdout.readexactly(size))  # noqa: S301
-            except (ConnectionError, asyncio.IncompleteReadError) as exc:
-                self._worker = None
-                self._generation += 1
-                await _stop(worker)
-                log.error("detector worker stopped", extra={"exit_code": worker.returncode})
-                raise DetectorLost(f"the detector worker stopped (exit code {worker.returncode})") from exc
-            return answer
+            answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            worker.due.append(answer)
+            stdin = worker.process.stdin
+            assert stdin is not None
+            stdin.write(len(frame).to_bytes(FRAME_HEADER, "little") + frame)
+        with contextlib.suppress(ConnectionError):
+            # a worker gone meanwhile: its reader sees its output end and fails the answer
+            await stdin.drain()
+        return answer
 
-    async def _start(self) -> asyncio.subprocess.Process:
-        worker = await asyncio.create_subprocess_exec(
+    async def _start(self) -> _Worker:
+        process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "engine.detector_worker",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        self._worker = worker
-        log.info("detector worker started", extra={"pid": worker.pid})
+        log.info("detector worker started", extra={"pid": process.pid})
         config = pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL)
-        assert worker.stdin is not None
-        worker.stdin.write(len(config).to_bytes(FRAME_HEADER, "little") + config)
+        assert process.stdin is not None
+        process.stdin.write(len(config).to_bytes(FRAME_HEADER, "little") + config)
+        worker = _Worker(process, deque())
+        worker.reader = asyncio.create_task(self._read_answers(worker), name="detector-answers")
+        self._worker = worker
         return worker
+
+    async def _read_answers(self, worker: _Worker) -> None:
+        """Hand each answer to its call, in order, until the worker's output ends."""
+        stdout = worker.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                size = int.from_bytes(await stdout.readexactly(FRAME_HEADER), "little")
+                # the worker is this program's own child, answering over a private pipe
+                status, value = pickle.loads(await stdout.readexactly(size))  # noqa: S301
+                answer = worker.due.popleft()
+                if answer.cancelled():
+                    continue
+                if status == "error":
+                    answer.set_exception(value)
+                else:
+                    answer.set_result(value)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the worker exited: closed by us, crashed or killed
+        except Exception:
+            log.exception("the detector worker's answer could not be read; stopping it")
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.kill()
+        lost = worker is self._worker  # not closed by us
+        if lost:
+            self._worker = None
+            self._generation += 1
+            # told to the call waiting for an answer, or else to the next call
+            self._lost = not any(not answer.done() for answer in worker.due)
+            await _stop(worker.process)
+            log.error("detector worker stopped", extra={"exit_code": worker.process.returncode})
+        for answer in worker.due:
+            if not answer.done():
+                answer.set_exception(
+                    DetectorLost(f"the detector worker stopped (exit code {worker.process.returncode})")
+                )
+        worker.due.clear()
+
+
+@dataclass
+class _Worker:
+    process: asyncio.subprocess.Process
+    due: deque[asyncio.Future[Any]]  # answers not read yet, in call order
+    reader: asyncio.Task[None] = field(init=False)
 
 
 def put_states(detector: StreamingDetector, states: Mapping[int, SeriesArrays]) -> None:

@@ -14,7 +14,7 @@ import asyncio
 import functools
 import itertools
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,10 @@ ANOMALY = "MetricAnomaly"
 PREDICTED_BREACH = "PredictedBreach"
 SEVERE_SCORE = 0.95  # a tail probability around 1e-7.6 on the detector's scale
 SAVE_BATCH = 2_000  # series per save: bounded work per minute even with 100k series
-SAVE_CHUNK = 200  # series encoded at a time and rows per statement (a series' state is ~2 KB)
+SAVE_CHUNK = 200  # rows per statement when states are saved (a series' state is ~2 KB)
+# series encoded per turn of the watch lock: the worker encodes ~0.1–0.25 ms a series, and points
+# wait for it meanwhile (200 at a time held them up to 25–50 ms every minute)
+ENCODE_CHUNK = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,14 @@ class MetricWatch:
                     point_series, ts, values = point_series[here], ts[here], values[here]
             # the series by id are needed only for series new to this process: built only then
             refs = functools.partial(_by_id, series_ids, batch.series)
-            return await self._detect(conn, point_series, ts, values, refs)
+            scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+        # awaited with the lock released: the next batches are sent to the detector meanwhile
+        try:
+            return await self._alerts(conn, scoring)
+        except DetectorLost:
+            async with self._lock:
+                scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+            return await self._alerts(conn, scoring)
 
     async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
         """Detect points other replicas handed over for the partitions held here (oldest first);
@@ -129,8 +139,10 @@ class MetricWatch:
             alerts: list[Alert] = []
             if len(taken):
                 unseen = [sid for sid in dict.fromkeys(taken.series_ids.tolist()) if sid not in self._slot_of]
-                refs = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
-                alerts = await self._detect(conn, taken.series_ids, taken.ts, taken.values, lambda: refs)
+                found = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
+                alerts = await self._detect_holding_lock(
+                    conn, taken.series_ids, taken.ts, taken.values, lambda: found
+                )
             if taken.complete:
                 # their points from now on come after everything handed over: detect them here
                 self.ownership.caught_up(held)
@@ -169,7 +181,21 @@ class MetricWatch:
             self._dirty.difference_update(chosen)
         return await self._states(chosen) if keep_learning else {}
 
-    async def _detect(
+    async def _send_anew_if_lost(
+        self,
+        conn: AsyncConnection,
+        point_series: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.float64],
+        values: npt.NDArray[np.float64],
+        refs: Callable[[], Mapping[int, SeriesRef]],
+    ) -> _Scoring | None:
+        try:
+            return await self._send(conn, point_series, ts, values, refs)
+        except DetectorLost:
+            # once more on a new worker: the series reload their saved state, the points are scored
+            return await self._send(conn, point_series, ts, values, refs)
+
+    async def _detect_holding_lock(
         self,
         conn: AsyncConnection,
         point_series: npt.NDArray[np.int64],
@@ -177,46 +203,54 @@ class MetricWatch:
         values: npt.NDArray[np.float64],
         refs: Callable[[], Mapping[int, SeriesRef]],
     ) -> list[Alert]:
-        if not len(point_series):
-            return []
-        distinct, position = np.unique(point_series, return_inverse=True)
-        distinct_ids = distinct.tolist()
+        scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
         try:
-            slots, events = await self._score(conn, distinct_ids, position, ts, values, refs)
+            return await self._alerts(conn, scoring)
         except DetectorLost:
-            # once more on a new worker: the series reload their saved state, the points are scored
-            slots, events = await self._score(conn, distinct_ids, position, ts, values, refs)
-        # the firing instances the ended episodes resolve, in one query (as stored before this batch)
-        started = await _firing_starts(
-            conn,
-            {
-                self._episode_fingerprint(event.slot)
-                for event in events
-                if event.kind is not EpisodeEvent.STARTED
-            },
-        )
-        raised = [self._episode_alert(event, started) for event in events]
-        raised += await self._forecasts(conn, slots, ts, values)
-        return [alert for alert in raised if alert is not None]
+            scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+            return await self._alerts(conn, scoring)
 
-    async def _score(
+    async def _send(
         self,
         conn: AsyncConnection,
-        distinct_ids: list[int],
-        position: npt.NDArray[np.intp],
+        point_series: npt.NDArray[np.int64],
         ts: npt.NDArray[np.float64],
         values: npt.NDArray[np.float64],
         refs: Callable[[], Mapping[int, SeriesRef]],
-    ) -> tuple[npt.NDArray[np.int64], list[AnomalyEvent]]:
-        """The detector slot of each point, and the episodes the points start or end."""
+    ) -> _Scoring | None:
+        """Send the points to the detector (holding the lock: batches are scored in the order they
+        are sent) and step the forecasts while it scores them."""
+        if not len(point_series):
+            return None
+        distinct, position = np.unique(point_series, return_inverse=True)
+        distinct_ids = distinct.tolist()
         self._follow_detector()
         await self._assign_slots(conn, distinct_ids, refs)
         slot_of = self._slot_of
         distinct_slots = [slot_of[sid] for sid in distinct_ids]
         slots = np.asarray(distinct_slots, dtype=np.int64)[position.ravel()]
-        events = await self.detector.update(slots, ts, values)
+        events = await self.detector.submit(slots, ts, values)
         self._dirty.update(distinct_slots)
-        return slots, events
+        forecasts = await self._forecasts(conn, slots, ts, values)
+        return _Scoring(events, self._refs, self._series_of, forecasts)
+
+    async def _alerts(self, conn: AsyncConnection, scoring: _Scoring | None) -> list[Alert]:
+        """The alerts a scored batch raises: episodes started or ended, forecasts."""
+        if scoring is None:
+            return []
+        events = await scoring.events
+        # the firing instances the ended episodes resolve, in one query (as stored before this batch)
+        started = await _firing_starts(
+            conn,
+            {
+                _episode_fingerprint(scoring.refs[event.slot])
+                for event in events
+                if event.kind is not EpisodeEvent.STARTED
+            },
+        )
+        raised = [self._episode_alert(event, started, scoring) for event in events]
+        raised += scoring.forecasts
+        return [alert for alert in raised if alert is not None]
 
     def _follow_detector(self) -> None:
         """After the detector lost its memory (its worker died), forget which series had slots in it:
@@ -225,8 +259,9 @@ class MetricWatch:
             return
         self._generation = self.detector.generation
         self._slot_of.clear()
-        self._series_of.clear()
-        self._refs.clear()
+        # new lists: batches in flight keep reading the slots they were sent with
+        self._series_of = []
+        self._refs = []
         self._trends.clear()
         self._dirty.clear()
 
@@ -249,14 +284,14 @@ class MetricWatch:
 
     async def _states(self, slots: list[int]) -> dict[int, bytes]:
         """The saved form of these slots' states, by series id. Encoding takes ~0.1 ms a series:
-        the lock is taken for SAVE_CHUNK series at a time, so points are detected in between (a
+        the lock is taken for ENCODE_CHUNK series at a time, so points are detected in between (a
         series learned from after its state was taken is marked to be saved again)."""
         states: dict[int, bytes] = {}
-        for start in range(0, len(slots), SAVE_CHUNK):
+        for start in range(0, len(slots), ENCODE_CHUNK):
             async with self._lock:
                 if self._generation != self.detector.generation:
                     break  # the detector's memory was lost: nothing left to save
-                part = slots[start : start + SAVE_CHUNK]
+                part = slots[start : start + ENCODE_CHUNK]
                 blobs = await self.detector.series_states(part)
                 states.update(zip([self._series_of[slot] for slot in part], blobs, strict=True))
         return states
@@ -284,14 +319,12 @@ class MetricWatch:
             self._series_of.append(sid)
             self._refs.append(by_id[sid])
 
-    def _episode_fingerprint(self, slot: int) -> str:
-        ref = self._refs[slot]
-        return label_fingerprint({**ref.labels, "alertname": ANOMALY, "metric": ref.metric})
-
-    def _episode_alert(self, event: AnomalyEvent, started: dict[str, datetime]) -> Alert | None:
+    def _episode_alert(
+        self, event: AnomalyEvent, started: dict[str, datetime], scoring: _Scoring
+    ) -> Alert | None:
         """The alert an episode start raises, or the resolution of the one it raised (`started`:
         when each firing episode alert began, by fingerprint)."""
-        ref = self._refs[event.slot]
+        ref = scoring.refs[event.slot]
         labels = {**ref.labels, "alertname": ANOMALY, "metric": ref.metric}
         fingerprint = label_fingerprint(labels)
         at = datetime.fromtimestamp(event.ts, tz=UTC)
@@ -312,7 +345,7 @@ class MetricWatch:
                     "expected_low": f"{low:.6g}",
                     "expected_high": f"{high:.6g}",
                     "anomaly_score": f"{event.score:.3f}",
-                    "series_id": str(self._series_of[event.slot]),
+                    "series_id": str(scoring.series_of[event.slot]),
                 },
                 starts_at=at,
                 source=AlertSource.ANOMALY,
@@ -389,6 +422,20 @@ class MetricWatch:
         summary = f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
         started = await detector_rows.firing_start(conn, fingerprint)
         return _resolution(started, fingerprint, labels, summary, at, AlertSource.PREDICTION)
+
+
+@dataclass
+class _Scoring:
+    """A batch sent to the detector, whose episodes are awaited with the watch lock released."""
+
+    events: Awaitable[list[AnomalyEvent]]
+    refs: list[SeriesRef]  # slot → series, as when the batch was sent
+    series_of: list[int]  # slot → series id, likewise
+    forecasts: list[Alert | None]
+
+
+def _episode_fingerprint(ref: SeriesRef) -> str:
+    return label_fingerprint({**ref.labels, "alertname": ANOMALY, "metric": ref.metric})
 
 
 async def _firing_starts(conn: AsyncConnection, fingerprints: set[str]) -> dict[str, datetime]:
