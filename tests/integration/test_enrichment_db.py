@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.catalog import Catalog
+from engine.clock import FixedClock
 from engine.enrichment import (
     AffectedServices,
     MetricContext,
@@ -21,12 +23,14 @@ from engine.enrichment import (
 )
 from engine.enrichment.chart import render_metric_context
 from engine.enrichment.service import HistoryRequest
+from engine.enrichment_worker import MIN_REFRESH_INTERVAL, EnrichmentWorker
 from engine.models import Alert, AlertStatus, ChangeEvent, MetricPoint, PastIncident, PointBatch, Priority
 from engine.storage import alert_rows, change_rows, incident_rows, migrate
 from engine.storage.database import open_engine
 from engine.storage.enrichment_rows import SqlEnrichmentSource, enrich, load_enrichment, save_enrichment
 from engine.storage.metric_rows import SeriesIds, insert_points
 from engine.storage.schema import incident_alerts, incidents
+from engine.storage.store import Store
 from tests.unit.enrichment.builders import alert, shop
 
 OPENED = datetime(2026, 11, 11, 11, 50, tzinfo=UTC)
@@ -252,3 +256,67 @@ async def test_without_a_catalog_the_incident_is_still_enriched(engine: AsyncEng
     assert enrichment.notes()["affected_services"] == "no service catalog configured"
     assert enrichment.notes()["similar_incidents"].startswith("no similar past incidents")
     assert isinstance(enrichment.related_alerts, RelatedAlerts)
+
+
+async def grow(conn: AsyncConnection, incident_id: int, members: list[Alert]) -> None:
+    stored = await alert_rows.upsert_alerts(conn, members, NOW)
+    await conn.execute(
+        incident_alerts.insert(),
+        [
+            {"alert_id": i, "incident_id": incident_id, "joined_at": NOW, "explanation": "", "evidence": {}}
+            for i in stored.ids
+        ],
+    )
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(alert_count=incidents.c.alert_count + len(members))
+    )
+
+
+async def test_the_worker_refreshes_a_growing_incident_when_due_and_only_then(engine: AsyncEngine) -> None:
+    def hosts(first: int, count: int) -> list[Alert]:
+        return [
+            alert("HighErrorRate", host=f"checkout-{n}:8080", start=OPENED)
+            for n in range(first, first + count)
+        ]
+
+    async def stored_count(incident_id: int) -> int:
+        async with engine.connect() as conn:
+            enrichment = await load_enrichment(conn, incident_id)
+        assert enrichment is not None
+        return enrichment.alert_count
+
+    async with engine.begin() as conn:
+        incident_id = await open_incident(conn, "Checkout errors", ["checkout"], hosts(0, 2))
+    clock = FixedClock(NOW)
+    worker = EnrichmentWorker(Store(engine), shop(), clock)
+    assert await worker.refresh(incident_id)  # never enriched
+    assert not await worker.refresh(incident_id)  # nothing new
+    # grown, but enriched a moment ago and not doubled: not yet
+    async with engine.begin() as conn:
+        await grow(conn, incident_id, hosts(2, 1))
+    clock.advance(timedelta(seconds=5))
+    assert not await worker.refresh(incident_id) and await stored_count(incident_id) == 2
+    # doubled since: at once
+    async with engine.begin() as conn:
+        await grow(conn, incident_id, hosts(3, 1))
+    clock.advance(timedelta(seconds=5))
+    assert await worker.refresh(incident_id) and await stored_count(incident_id) == 4
+    # grown again: due once the interval has passed since that refresh, not since the first one
+    async with engine.begin() as conn:
+        await grow(conn, incident_id, hosts(4, 1))
+    clock.advance(MIN_REFRESH_INTERVAL - timedelta(seconds=1))
+    assert not await worker.refresh(incident_id)
+    clock.advance(timedelta(seconds=1))
+    assert await worker.refresh(incident_id) and await stored_count(incident_id) == 5
+    # another process (a replica, or this one restarted) knows only the stored enrichment, and
+    # decides the same from it
+    async with engine.begin() as conn:
+        await grow(conn, incident_id, hosts(5, 1))
+    clock.advance(timedelta(seconds=1))
+    other = EnrichmentWorker(Store(engine), shop(), clock)
+    assert not await other.refresh(incident_id) and not await worker.refresh(incident_id)
+    async with engine.begin() as conn:
+        await grow(conn, incident_id, hosts(6, 4))
+    assert await other.refresh(incident_id) and await stored_count(incident_id) == 10
