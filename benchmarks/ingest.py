@@ -6,12 +6,20 @@ concurrent clients. Bodies are generated before the clock starts so the client m
 
     python benchmarks/ingest.py --db sqlite+aiosqlite:////tmp/bench.db
     python benchmarks/ingest.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/nocbot_bench
+
+Open loop at a set rate (latency counted from when each request was due), points stamped as a live
+feed would stamp them, and every request's latency written out to see when the tail happens:
+
+    python benchmarks/ingest.py --db ... --phases mixed,points --concurrency 8 \
+        --alert-rate 5000 --point-rate 100000 --live --timeline /tmp/timeline.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import itertools
 import os
 import platform
 import random
@@ -42,6 +50,8 @@ class PhaseResult:
     errors: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    due: list[float] = field(default_factory=list)  # seconds into the phase each answered body was due
+    started_at: float = 0.0  # epoch seconds
     cpu: dict[str, float] = field(default_factory=dict)  # who → cores busy on average
     settle: float | None = None
     """Seconds after the phase until every accepted alert was decided (a busy deciding replica
@@ -85,7 +95,7 @@ def alert_bodies(per_request: int, seed: int, new_fraction: float = 1.0) -> Iter
     n = 0
     carry = 0.0
     while True:
-        alerts = []
+        alerts: list[dict[str, object]] = []
         for _ in range(per_request):
             carry += new_fraction
             if carry < 1.0 and sent:
@@ -113,9 +123,11 @@ def alert_bodies(per_request: int, seed: int, new_fraction: float = 1.0) -> Iter
         yield orjson.dumps({"version": "4", "status": "firing", "alerts": alerts})
 
 
-def point_bodies(per_request: int, series: int, seed: int, start: float | None = None) -> Iterator[bytes]:
-    """Batches that advance every series by one step (15 s), as a scrape-and-forward agent sends them,
-    from `start` (epoch seconds; default: a time derived from the seed).
+def point_bodies(
+    per_request: int, series: int, seed: int, start: float | None = None, step: float = 15.0
+) -> Iterator[bytes]:
+    """Batches that advance every series by one step (`step` seconds), as a scrape-and-forward agent
+    sends them, from `start` (epoch seconds; default: a time derived from the seed).
 
     Each series holds its own level with Gaussian noise (σ 0.7 %, cut at ±2 %): healthy metrics,
     so the phase measures ingestion and detection, not the alert pipeline. (A sawtooth used before
@@ -135,12 +147,35 @@ def point_bodies(per_request: int, series: int, seed: int, start: float | None =
                 {
                     "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
                     "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
-                    "ts": base + tick * 15,
+                    "ts": base + tick * step,
                     "value": (20 + s % 80) * (1 + noise[i]),
                 }
             )
         step += 1
         yield orjson.dumps({"points": points})
+
+
+def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[list[bytes], float]:
+    """Bodies stamped with the time each is due at `rate` points/s (every series advances one step
+    every series/rate seconds), and that start time: a live feed, where nothing arrives late, so the
+    rollups and the detector see what they would in production rather than hours of history
+    replayed 150 times faster than real time. Generated before the phase's clock starts, which is
+    set far enough ahead for the generation to finish."""
+    count = int(args.seconds * rate / args.points_per_request) + 10
+    step = args.series / rate
+    sample_start = time.perf_counter()
+    for _, _body in zip(
+        range(20), point_bodies(args.points_per_request, args.series, seed, 0.0, step), strict=False
+    ):
+        pass
+    estimate = (time.perf_counter() - sample_start) / 20 * count * 1.5 + 2.0
+    start_at = time.time() + estimate
+    bodies = list(
+        itertools.islice(point_bodies(args.points_per_request, args.series, seed, start_at, step), count)
+    )
+    if time.time() > start_at:
+        raise SystemExit("generating the live bodies took longer than planned: their stamps are stale")
+    return bodies, start_at
 
 
 def process_cpu_seconds(pids: list[int]) -> float:
@@ -203,11 +238,13 @@ async def run_phase(
     name: str,
     server_pid: int | None = None,
     rate: float | None = None,
+    start_at: float | None = None,
 ) -> PhaseResult:
     """Send `bodies` for `seconds`: from `concurrency` clients each sending its next body when the last
     is answered, or with `rate` (items/s) one body every items_per_body/rate seconds whatever the
     answers (open loop; at most `concurrency` in flight, the rest wait for a connection). A latency
-    is counted from when the body was due, so a server falling behind shows in it."""
+    is counted from when the body was due, so a server falling behind shows in it. `start_at`
+    (epoch seconds): when the first body is due, for bodies stamped with the time they are sent."""
     result = PhaseResult(name)
     meters = cpu_meters(server_pid)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -222,6 +259,7 @@ async def run_phase(
                 if response.status == 200:
                     result.items += items_per_body
                     result.latencies.append(time.perf_counter() - due)
+                    result.due.append(due - started)
                 else:
                     result.errors += 1
 
@@ -245,7 +283,10 @@ async def run_phase(
                 task.add_done_callback(sending.discard)
             await asyncio.gather(*sending)
 
+        if start_at is not None:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
         started = time.perf_counter()
+        result.started_at = time.time()
         deadline = started + seconds
         cpu_before = {who: meter() for who, meter in meters.items()}
         if rate:
@@ -255,6 +296,17 @@ async def run_phase(
         result.seconds = time.perf_counter() - started
         result.cpu = {who: (meter() - cpu_before[who]) / result.seconds for who, meter in meters.items()}
     return result
+
+
+def write_timeline(path: Path, results: list[PhaseResult]) -> None:
+    """Every answered request as CSV (phase, when it was due, its latency), to see when a tail
+    happens: steadily, at a burst of anomalies, at a rollup run, at a database stall."""
+    with path.open("w", newline="") as out:
+        rows = csv.writer(out)
+        rows.writerow(["phase", "due_epoch_s", "due_offset_s", "latency_ms"])
+        for r in results:
+            for due, latency in zip(r.due, r.latencies, strict=True):
+                rows.writerow([r.name, f"{r.started_at + due:.3f}", f"{due:.3f}", f"{latency * 1000:.1f}"])
 
 
 def free_port() -> int:
@@ -327,6 +379,19 @@ async def main(args: argparse.Namespace) -> None:
         # sent however long the first ones take: a cold start is not part of the measurement)
         warm = -(-args.series // args.points_per_request)
         await run_phase(url, "/api/v1/metrics", points[:warm], args.points_per_request, 600, 1, "warm-up")
+        if any(phase.strip() in ("mixed", "storm") for phase in args.phases.split(",")):
+            # the alert path's first decisions compile statements and load the model: 0.1–0.2 s
+            # each, once per process, which an open-loop phase would otherwise queue behind
+            warm_alerts = itertools.islice(alert_bodies(args.alerts_per_request, seed + 2, 0.5), 20)
+            await run_phase(
+                url,
+                "/api/v1/alerts/alertmanager",
+                list(warm_alerts),
+                args.alerts_per_request,
+                600,
+                1,
+                "warm-up",
+            )
         phases = {
             "mixed": (
                 "/api/v1/alerts/alertmanager",
@@ -350,9 +415,13 @@ async def main(args: argparse.Namespace) -> None:
         results = []
         for phase in args.phases.split(","):
             path, bodies, per_body, name = phases[phase.strip()]
-            rate = args.point_rate if phase.strip() == "points" else None
+            rate = args.point_rate if phase.strip() == "points" else args.alert_rate
+            start_at = None
+            if phase.strip() == "points" and rate and args.live:
+                bodies, start_at = live_point_bodies(args, seed, rate)
+                name = f"live {name}"
             result = await run_phase(
-                url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid, rate
+                url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid, rate, start_at
             )
             if "alerts" in path and args.url is None:
                 # the next phase must not pay for this one's decisions, and the rate decided counts
@@ -389,10 +458,13 @@ async def main(args: argparse.Namespace) -> None:
         )
     console = Console()
     console.print(table)
+    if args.timeline:
+        write_timeline(Path(args.timeline), results)
     console.print(
         f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
         f"{datetime.now(UTC):%Y-%m-%d} · {args.seconds:.0f} s per phase, concurrency {args.concurrency}"
         + (f" · points sent at {args.point_rate:,.0f}/s" if args.point_rate else "")
+        + (f" · alerts sent at {args.alert_rate:,.0f}/s" if args.alert_rate else "")
     )
 
 
@@ -412,6 +484,18 @@ if __name__ == "__main__":
         "--point-rate",
         type=float,
         help="send points at this many a second (open loop) instead of as fast as answered",
+    )
+    parser.add_argument(
+        "--alert-rate",
+        type=float,
+        help="send alerts at this many a second (open loop) instead of as fast as answered",
+    )
+    parser.add_argument("--timeline", help="write every request's due time and latency to this CSV file")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="with --point-rate: stamp points with the time they are sent (a live feed) instead of "
+        "replaying 15 s steps as fast as the rate allows",
     )
     parser.add_argument(
         "--new-fraction",
