@@ -6,18 +6,21 @@ model exists) is pure. A priority a responder set by hand is kept: the model onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.catalog import Catalog
 from engine.clustering.correlator import AlertCorrelator
+from engine.clustering.incident import IncidentSummary
+from engine.models import Alert
 from engine.scoring import IncidentFacts, PriorityAssessment, PriorityScorer
 from engine.storage import change_rows, incident_rows
 
 CHANGE_LOOKBACK = timedelta(hours=2)
 HUMAN_SOURCES = frozenset({"responder", "pagerduty"})
+SCORED_AT_ONCE = 10
 
 
 async def prioritize(
@@ -39,20 +42,17 @@ async def prioritize(
     snapshots = [s for i in sorted(incident_ids) if (s := correlator.summary(i)) is not None and s.open]
     if not snapshots:
         return {}
-    ids = [s.id for s in snapshots]
-    alerts_by_incident = await incident_rows.alerts_of_incidents(conn, ids)
-    stored_priorities = await incident_rows.priorities_of(conn, ids)
     scopes = {s.id: _scope(s.services, catalog) for s in snapshots}
     since = min(s.opened_at for s in snapshots) - CHANGE_LOOKBACK
     all_changes = await change_rows.changes_between(conn, since, now, sorted(set().union(*scopes.values())))
     rows: list[incident_rows.AssessmentRow] = []
     events: list[incident_rows.EventRow] = []
     changed: dict[int, PriorityAssessment] = {}
-    for snapshot in snapshots:
+    async for snapshot, alerts, stored in _with_alerts(conn, snapshots):
         facts = IncidentFacts(
             opened_at=snapshot.opened_at,
             now=now,
-            alerts=tuple(alerts_by_incident.get(snapshot.id, ())),
+            alerts=alerts,
             services=tuple(svc for name in snapshot.services if (svc := catalog.get(name)) is not None),
             recent_changes=tuple(
                 c.change
@@ -64,7 +64,7 @@ async def prioritize(
         )
         assessment = scorer.assess(facts, previous.get(snapshot.id))
         previous[snapshot.id] = assessment
-        stored_priority, source = stored_priorities.get(snapshot.id, (None, None))
+        stored_priority, source = stored
         if source in HUMAN_SOURCES:
             priority, new_source = stored_priority, source
         else:
@@ -88,6 +88,25 @@ async def prioritize(
     await incident_rows.set_assessments(conn, rows, now)
     await incident_rows.add_events(conn, events, now)
     return changed
+
+
+async def _with_alerts(
+    conn: AsyncConnection, snapshots: list[IncidentSummary]
+) -> AsyncIterator[tuple[IncidentSummary, tuple[Alert, ...], tuple[int | None, str | None]]]:
+    """Each incident with its alerts and stored priority, read SCORED_AT_ONCE incidents at a time:
+    decoding the rows and scoring them holds the event loop, and the incident clock's catch-up after
+    a flood (50 incidents of 150 alerts each) held it 60–220 ms in one piece."""
+    for start in range(0, len(snapshots), SCORED_AT_ONCE):
+        chunk = snapshots[start : start + SCORED_AT_ONCE]
+        ids = [s.id for s in chunk]
+        alerts_by_incident = await incident_rows.alerts_of_incidents(conn, ids)
+        stored_priorities = await incident_rows.priorities_of(conn, ids)
+        for snapshot in chunk:
+            yield (
+                snapshot,
+                tuple(alerts_by_incident.get(snapshot.id, ())),
+                stored_priorities.get(snapshot.id, (None, None)),
+            )
 
 
 def _scope(services: Iterable[str], catalog: Catalog) -> set[str]:

@@ -37,6 +37,9 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+GC_THRESHOLDS = (10_000, 20, 10)  # Python's default: (700, 10, 10)
+
+
 def serve(settings: Settings, *, banner: str | None = None) -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
@@ -60,9 +63,17 @@ async def _freeze_startup_objects(_app: web.Application) -> None:
     """Modules, the app and everything it opened live as long as the process: leaving them out of
     garbage collection keeps a full collection from scanning ~200,000 objects in the middle of
     requests (a pause of 150–220 ms here). Done by `serve` only, not by create_app: tests build many
-    apps in one process and must be able to free them."""
+    apps in one process and must be able to free them.
+
+    The young generation is also collected less often: at the default (every 700 allocations) each
+    collection found the objects of the requests in flight (a parsed webhook is thousands) still
+    alive and promoted them, the oldest generation grew by a quarter every few seconds, and its
+    full collections (every 2–3 s at 5,000 alerts/s) paused the loop for 9 ms, growing to 85 ms
+    within 40 s. Collected every 10,000 allocations, those objects are freed before they are
+    looked at: no full collection in a 40 s run, p99 307 → 81 ms."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _redacted(url: str) -> str:

@@ -15,6 +15,7 @@ from bot.keys import INGEST, STORE
 from bot.settings import Settings
 from engine.clock import FixedClock
 from engine.storage.schema import incidents as incidents_table
+from engine.triage import SCORED_AT_ONCE
 from tests.conftest import AppClient, auth
 
 CATALOG = """
@@ -130,6 +131,23 @@ async def test_a_responder_priority_survives_rescoring(
     )
     grown = (await incidents(client))[0]
     assert (grown["alert_count"], grown["priority"], grown["priority_source"]) == (2, "P1", "responder")
+
+
+async def test_every_incident_of_a_large_batch_is_scored(client: AppClient) -> None:
+    # more incidents than triage reads at a time: each must get its own alerts and priority
+    batch = [
+        alert(f"Outage{n}", f"svc-{n}", "2026-11-11T11:58:00Z", fp=f"o{n}", instance=f"node-{n}")
+        for n in range(SCORED_AT_ONCE * 2 + 3)
+    ]
+    response = await client.post("/api/v1/alerts/alertmanager", json=am(batch), headers=auth())
+    assert response.status == 200
+    found = await incidents(client)
+    assert len(found) == len(batch)
+    assert all(i["scorer"] and i["priority"] in {"P1", "P2", "P3", "P4", "P5"} for i in found)
+    for incident in found:
+        detail = await (await client.get(f"/api/v1/incidents/{incident['id']}", headers=auth())).json()
+        assert [a["labels"]["service"] for a in detail["alerts"]] == incident["services"]
+        assert any(event["kind"] == "prioritized" for event in detail["timeline"])
 
 
 async def test_restart_restores_open_incidents(
