@@ -117,14 +117,14 @@ class MetricWatch:
                     )
                     point_series, ts, values = point_series[here], ts[here], values[here]
             # the series by id are needed only for series new to this process: built only then
-            refs = functools.partial(_by_id, series_ids, batch.series)
-            scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+            points = _Points(point_series, ts, values, functools.partial(_by_id, series_ids, batch.series))
+            scoring = await self._send_anew_if_lost(conn, points)
         # awaited with the lock released: the next batches are sent to the detector meanwhile
         try:
             return await self._alerts(conn, scoring)
         except DetectorLost:
             async with self._lock:
-                scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+                scoring = await self._send_anew_if_lost(conn, points)
             return await self._alerts(conn, scoring)
 
     async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
@@ -140,9 +140,8 @@ class MetricWatch:
             if len(taken):
                 unseen = [sid for sid in dict.fromkeys(taken.series_ids.tolist()) if sid not in self._slot_of]
                 found = await detector_partition_rows.series_refs(conn, unseen) if unseen else {}
-                alerts = await self._detect_holding_lock(
-                    conn, taken.series_ids, taken.ts, taken.values, lambda: found
-                )
+                points = _Points(taken.series_ids, taken.ts, taken.values, lambda: found)
+                alerts = await self._detect_holding_lock(conn, points)
             if taken.complete:
                 # their points from now on come after everything handed over: detect them here
                 self.ownership.caught_up(held)
@@ -181,57 +180,35 @@ class MetricWatch:
             self._dirty.difference_update(chosen)
         return await self._states(chosen) if keep_learning else {}
 
-    async def _send_anew_if_lost(
-        self,
-        conn: AsyncConnection,
-        point_series: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.float64],
-        values: npt.NDArray[np.float64],
-        refs: Callable[[], Mapping[int, SeriesRef]],
-    ) -> _Scoring | None:
+    async def _send_anew_if_lost(self, conn: AsyncConnection, points: _Points) -> _Scoring | None:
         try:
-            return await self._send(conn, point_series, ts, values, refs)
+            return await self._send(conn, points)
         except DetectorLost:
             # once more on a new worker: the series reload their saved state, the points are scored
-            return await self._send(conn, point_series, ts, values, refs)
+            return await self._send(conn, points)
 
-    async def _detect_holding_lock(
-        self,
-        conn: AsyncConnection,
-        point_series: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.float64],
-        values: npt.NDArray[np.float64],
-        refs: Callable[[], Mapping[int, SeriesRef]],
-    ) -> list[Alert]:
-        scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
+    async def _detect_holding_lock(self, conn: AsyncConnection, points: _Points) -> list[Alert]:
+        scoring = await self._send_anew_if_lost(conn, points)
         try:
             return await self._alerts(conn, scoring)
         except DetectorLost:
-            scoring = await self._send_anew_if_lost(conn, point_series, ts, values, refs)
-            return await self._alerts(conn, scoring)
+            return await self._alerts(conn, await self._send_anew_if_lost(conn, points))
 
-    async def _send(
-        self,
-        conn: AsyncConnection,
-        point_series: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.float64],
-        values: npt.NDArray[np.float64],
-        refs: Callable[[], Mapping[int, SeriesRef]],
-    ) -> _Scoring | None:
+    async def _send(self, conn: AsyncConnection, points: _Points) -> _Scoring | None:
         """Send the points to the detector (holding the lock: batches are scored in the order they
         are sent) and step the forecasts while it scores them."""
-        if not len(point_series):
+        if not len(points.series):
             return None
-        distinct, position = np.unique(point_series, return_inverse=True)
+        distinct, position = np.unique(points.series, return_inverse=True)
         distinct_ids = distinct.tolist()
         self._follow_detector()
-        await self._assign_slots(conn, distinct_ids, refs)
+        await self._assign_slots(conn, distinct_ids, points.refs)
         slot_of = self._slot_of
         distinct_slots = [slot_of[sid] for sid in distinct_ids]
         slots = np.asarray(distinct_slots, dtype=np.int64)[position.ravel()]
-        events = await self.detector.submit(slots, ts, values)
+        events = await self.detector.submit(slots, points.ts, points.values)
         self._dirty.update(distinct_slots)
-        forecasts = await self._forecasts(conn, slots, ts, values)
+        forecasts = await self._forecasts(conn, slots, points.ts, points.values)
         return _Scoring(events, self._refs, self._series_of, forecasts)
 
     async def _alerts(self, conn: AsyncConnection, scoring: _Scoring | None) -> list[Alert]:
@@ -422,6 +399,16 @@ class MetricWatch:
         summary = f"{ref.metric}{_label_text(ref.labels)} no longer heading for {rule.limit:g}"
         started = await detector_rows.firing_start(conn, fingerprint)
         return _resolution(started, fingerprint, labels, summary, at, AlertSource.PREDICTION)
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Points to detect, by series id, and the series by id (built only if a series is new here)."""
+
+    series: npt.NDArray[np.int64]
+    ts: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    refs: Callable[[], Mapping[int, SeriesRef]]
 
 
 @dataclass
