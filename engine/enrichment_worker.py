@@ -82,7 +82,6 @@ class EnrichmentWorker:
             enrichment = await enrich(conn, incident_id, self.catalog, now)
         if enrichment is None:
             return False
-        self._remember(incident_id, enrichment.computed_at, enrichment.alert_count)
         async with self.store.transaction() as conn:
             changed = await save_enrichment(conn, incident_id, enrichment)
             if changed:
@@ -93,6 +92,8 @@ class EnrichmentWorker:
                     .values(version=incidents.c.version + 1)
                 )
                 await self.timeline.redraw(conn, [incident_id], now)
+        # stored (even when unchanged for the card, with its new time): what the next check knows
+        self._remember(incident_id, enrichment.computed_at, enrichment.alert_count)
         return changed
 
     def _recently_enriched(self, incident_id: int, alert_count: int, now: datetime) -> bool:
