@@ -166,11 +166,11 @@ class IngestService:
         if not self.deciding:
             return await self._queue(batch)
         if self.queue_when_busy and (queue or self._waiting_to_decide or self._queued_here):
-            # Busy: another batch is already waiting to be decided. Queue this one, answered once
-            # stored; the decider loop then decides the queue in large batches (triage, redraws
-            # and the writer turn once per batch instead of once per request), and what this
-            # replica queued is decided before any later batch of its own, in order. A lone
-            # request is still decided before it is answered.
+            # Busy (another batch is already waiting to be decided), or asked to. Queue this one,
+            # answered once stored; the decider loop then decides the queue in large batches
+            # (triage, redraws and the writer turn once per batch instead of once per request),
+            # and what this replica queued is decided before any later batch of its own, in order.
+            # A lone request is otherwise still decided before it is answered.
             self._queued_here = True
             self._queueing += 1
             try:

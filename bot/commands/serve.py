@@ -43,7 +43,7 @@ GC_THRESHOLDS = (10_000, 20, 10)  # Python's default: (700, 10, 10)
 def serve(settings: Settings, *, banner: str | None = None) -> None:
     configure_logging(settings.log_level)
     app = create_app(settings)
-    app.on_startup.append(_freeze_startup_objects)
+    app.on_startup.append(_tune_garbage_collection)
     logging.getLogger("nocbot").info(
         "listening", extra={"url": settings.base_url, "database": _redacted(settings.database_url)}
     )
@@ -59,7 +59,7 @@ def serve(settings: Settings, *, banner: str | None = None) -> None:
     )
 
 
-async def _freeze_startup_objects(_app: web.Application) -> None:
+async def _tune_garbage_collection(_app: web.Application) -> None:
     """Modules, the app and everything it opened live as long as the process: leaving them out of
     garbage collection keeps a full collection from scanning ~200,000 objects in the middle of
     requests (a pause of 150–220 ms here). Done by `serve` only, not by create_app: tests build many
