@@ -27,8 +27,9 @@ def add_parser(subparsers: Any) -> str:
     parser = subparsers.add_parser(
         "rollup",
         help="roll metric points up into 5m/1h/1d buckets (or, with --prune, apply retention)",
-        description="Recompute every rollup bucket touched since the last run, including those of "
-        "points stored late or imported since (idempotent). With "
+        description="Roll up every bucket completed since the last run (a 5-minute bucket is "
+        "complete --lateness after it ends), and recompute those of points stored late or imported "
+        "since (idempotent). With "
         "--prune, delete instead what each level's retention no longer keeps (never what is not "
         "rolled up yet).",
     )
@@ -54,8 +55,8 @@ def add_parser(subparsers: Any) -> str:
         "--lateness",
         default=format_duration(defaults.lateness),
         metavar="DURATION",
-        help="how far behind its last run each run re-reads raw points (points recorded as late "
-        f"are re-rolled whatever their age); more than {format_duration(LATE_AFTER)}",
+        help="how long after a 5-minute bucket ends it is rolled up (points recorded as late "
+        f"re-roll their buckets whatever their age); more than {format_duration(LATE_AFTER)}",
     )
     return "rollup"
 
@@ -97,8 +98,12 @@ async def _rollup(args: argparse.Namespace) -> int:
     if not report.rows_written:
         print("no metric points stored yet: nothing to roll up")
     for level, written in report.rows_written.items():
-        since_text = f"{report.recomputed_from[level]:%Y-%m-%d %H:%M}"
-        print(f"{level}: {written} buckets written (recomputed from {since_text} UTC)")
+        until = f"complete until {report.complete_until[level]:%Y-%m-%d %H:%M} UTC"
+        if level in report.recomputed_from:
+            since_text = f"{report.recomputed_from[level]:%Y-%m-%d %H:%M}"
+            print(f"{level}: {written} buckets written (recomputed from {since_text} UTC; {until})")
+        else:
+            print(f"{level}: no bucket completed since the last run ({until})")
     return 0
 
 

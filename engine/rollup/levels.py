@@ -66,10 +66,10 @@ LATE_AFTER = timedelta(minutes=1)
 @dataclass(frozen=True)
 class RollupConfig:
     retention: Retention = Retention()
-    # How far behind its watermark each periodic run re-reads. A point not recorded as late (stamped
-    # less than LATE_AFTER before it was stored) is then rolled up by the first run that sees it
-    # committed, as long as its transaction took less than `lateness - LATE_AFTER` (1 min; a points
-    # batch commits in well under 3 s at p99 under load) and the replicas' clocks agree that well.
+    # How long after a 5-minute bucket ends it is rolled up (complete). A point not recorded as late
+    # (stamped less than LATE_AFTER before it was stored) is then in its bucket when the bucket is
+    # read, as long as its transaction took less than `lateness - LATE_AFTER` (1 min; a points batch
+    # commits in well under 3 s at p99 under load) and the replicas' clocks agree that well.
     lateness: timedelta = timedelta(minutes=2)
 
 

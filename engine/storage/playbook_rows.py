@@ -21,12 +21,14 @@ from engine.playbooks.machine import RunEvent, RunStatus, StepStatus, next_statu
 from engine.storage.schema import (
     approvals,
     incidents,
+    metric_points,
     metric_series,
     playbook_runs,
     playbook_steps,
     rollup_5m,
+    rollup_state,
 )
-from engine.storage.types import Instant
+from engine.storage.types import Instant, to_epoch_us
 from engine.storage.upsert import dialect_insert, insert_ignoring_conflicts
 
 _TEXT_LIMIT = 4000
@@ -416,8 +418,13 @@ class MetricSummary:
 async def metric_summary(
     conn: AsyncConnection, metric: str, labels: Mapping[str, str], since: datetime
 ) -> MetricSummary:
-    """Count, sum, min and max of a metric's 5-minute rollups overlapping [since, now], over every
-    series carrying all of `labels` (compared in Python: label values never reach SQL as text)."""
+    """Count, sum, min and max of a metric since `since`, over every series carrying all of `labels`
+    (compared in Python: label values never reach SQL as text).
+
+    Raw points answer from the 5-minute rollups' watermark on (the still-open last minutes, and the
+    whole window of a check looking back less than that); completed 5-minute buckets overlapping
+    the window answer what lies before it, where raw points may already be pruned.
+    """
     candidates = await conn.execute(
         select(metric_series.c.id, metric_series.c.labels).where(metric_series.c.metric == metric)
     )
@@ -428,16 +435,40 @@ async def metric_summary(
     ]
     if not ids:
         return MetricSummary(0, 0, 0.0, None, None)
-    first_bucket = int(since.timestamp()) - 300  # the bucket holding `since` starts up to 5 min earlier
-    c = rollup_5m.c
-    count, total, low, high = (
-        await conn.execute(
-            select(func.sum(c.count), func.sum(c.sum), func.min(c.min), func.max(c.max)).where(
-                c.series_id.in_(ids), c.bucket > first_bucket
+    since_ms = to_epoch_us(since) // 1000
+    mark = await conn.scalar(select(rollup_state.c.watermark).where(rollup_state.c.level == "5m"))
+    raw_from = since_ms if mark is None else max(since_ms, int(mark))
+    p = metric_points.c
+    parts = [
+        (
+            await conn.execute(
+                select(func.count(), func.sum(p.value), func.min(p.value), func.max(p.value)).where(
+                    p.series_id.in_(ids), p.ts >= raw_from
+                )
             )
+        ).one()
+    ]
+    if mark is not None and since_ms < int(mark):
+        c = rollup_5m.c
+        first_bucket = since_ms // 1000 - 300  # the bucket holding `since` starts up to 5 min earlier
+        parts.append(
+            (
+                await conn.execute(
+                    select(func.sum(c.count), func.sum(c.sum), func.min(c.min), func.max(c.max)).where(
+                        c.series_id.in_(ids), c.bucket > first_bucket, c.bucket < int(mark) // 1000
+                    )
+                )
+            ).one()
         )
-    ).one()
-    return MetricSummary(len(ids), int(count or 0), float(total or 0.0), low, high)
+    lows = [float(low) for _, _, low, _ in parts if low is not None]
+    highs = [float(high) for _, _, _, high in parts if high is not None]
+    return MetricSummary(
+        len(ids),
+        sum(int(count or 0) for count, _, _, _ in parts),
+        sum(float(total or 0.0) for _, total, _, _ in parts),
+        min(lows, default=None),
+        max(highs, default=None),
+    )
 
 
 def _run(row: Mapping[Any, Any]) -> RunRow:

@@ -1,16 +1,19 @@
 """Rollups in the database: raw points → 5 min → 1 h → 1 day, pruning, and the one-replica lock.
 
-A run recomputes, for every series, each bucket touched since the level's watermark entirely from
-the next finer level, and overwrites the stored row; re-running therefore never double counts. The
-periodic run only re-reads from the bucket holding its watermark less a small lateness margin
-(`RollupConfig.lateness`, 2 min), so its cost follows what arrived since the last run, not history.
+A run recomputes whole buckets only once they are complete, each from the next finer level, and
+overwrites the stored row; re-running therefore never double counts. A 5-minute bucket is complete
+once every point stamped in it is stored or recorded as late, `RollupConfig.lateness` (2 min) after
+it ends; an hour once its twelve 5-minute buckets are, a day once its hours are. A level's
+watermark is the end of its last complete bucket, so each periodic run reads only the buckets
+closed since the last one: its cost follows the rate points arrive at, once each, not history
+(queries read the still-open stretch from raw points; see `engine.rollup.plan`).
 A late point re-rolls its bucket: the ingest path records each batch holding points stamped more
 than `LATE_AFTER` before it is stored (every imported batch) in `rollup_late_points`, and the next
-run also recomputes from the earliest of them (the 5 min level only as far back as raw points are
-kept whole, `Retention.raw`; older history needs `nocbot rollup --since`), the coarser levels
-following. Work goes in small transactions (a chunk of series × a window of time) so a long backfill
-holds no lock for long; the watermark moves only once a level is done, and the late-point rows used
-are deleted with the last level's watermark, so a crash just repeats work.
+run also recomputes the buckets of the stretch each such batch spans (the 5 min level only as far
+back as raw points are kept whole, `Retention.raw`; older history needs `nocbot rollup --since`),
+the coarser levels following. Work goes in small transactions (a chunk of series × a window of
+time) so a long backfill holds no lock for long; the watermark moves only once a level is done, and
+the late-point rows used are deleted with the last level's watermark, so a crash just repeats work.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlalchemy.sql.elements import TextClause
 from engine.clock import Clock
 from engine.rollup.buckets import BucketRows, Floats, Ints, merge_buckets, summarize_points
 from engine.rollup.levels import LEVELS, ROLLUP_LEVELS, Level, RollupConfig, ms
+from engine.rollup.spans import Span, bucket_spans
 from engine.storage import point_copy
 from engine.storage.schema import (
     metric_points,
@@ -64,7 +68,10 @@ _LONGEST_WINDOW = 400 * 86_400_000
 @dataclass
 class RollupReport:
     rows_written: dict[str, int] = field(default_factory=dict)  # level label → rows upserted
+    # level label → start of the earliest bucket recomputed (absent: none was, nothing had closed)
     recomputed_from: dict[str, datetime] = field(default_factory=dict)
+    # level label → every bucket before this is stored: the level's new watermark
+    complete_until: dict[str, datetime] = field(default_factory=dict)
     late_batches: int = 0  # rows of rollup_late_points taken into account (and deleted)
 
 
@@ -83,7 +90,7 @@ async def read_watermarks(conn: AsyncConnection) -> dict[Level, int]:
 async def roll_up(
     conn: AsyncConnection, now: datetime, config: RollupConfig = DEFAULT_CONFIG, since: datetime | None = None
 ) -> RollupReport:
-    """Bring every level up to `now`; `since` forces a recompute from that time (after an import).
+    """Roll every level up to its last bucket complete at `now`; `since` forces a recompute from then.
 
     `conn` must not be inside a transaction: this opens its own, one per chunk of work.
     """
@@ -96,13 +103,14 @@ async def roll_up(
         ]
         late = (await conn.execute(select(rollup_late_points))).all()
     report = RollupReport(late_batches=len(late))
-    dirty_from: int | None = None if since is None else to_epoch_us(since) // 1000
+    # every point stamped before this is stored by now or recorded as late (RollupConfig.lateness)
+    complete = now_ms - lateness
+    # stretches of the source level changed behind the watermark: forced, or late points
+    dirty: list[Span] = [] if since is None else [(to_epoch_us(since) // 1000, complete)]
+    dirty += _late_spans(late, now_ms, config)
     for level in ROLLUP_LEVELS:
         mark = watermarks.get(level)
-        if mark is not None:
-            candidates = [mark - lateness, *_late_starts(level, late, now_ms, config)]
-            dirty_from = min(candidates + ([dirty_from] if dirty_from is not None else []))
-        else:
+        if mark is None:
             async with conn.begin():
                 oldest = await _oldest_source_ms(conn, level.source)
                 if oldest is None:
@@ -110,31 +118,51 @@ async def roll_up(
                     # from the oldest point anyway, so the late rows are of no use
                     await _forget_late(conn, late)
                     return report
-            dirty_from = oldest if dirty_from is None else min(dirty_from, oldest)
-        dirty_from = level.floor(dirty_from)
-        report.rows_written[level.label] = await _recompute(conn, level, series_ids, dirty_from, now_ms)
-        report.recomputed_from[level.label] = datetime.fromtimestamp(dirty_from / 1000, tz=now.tzinfo)
+            start = oldest
+        elif level.aligned(mark):
+            start = mark
+        else:
+            start = mark - lateness  # written by a version that also rolled up open buckets
+        spans = bucket_spans(level, [(start, complete), *dirty], complete)
+        written = 0
+        for span_start, span_end in spans:
+            written += await _recompute(conn, level, series_ids, span_start, span_end)
+        until = level.floor(complete)
+        if mark is not None and level.aligned(mark):
+            until = max(until, mark)  # a run with an earlier `now` (another replica's clock) keeps it
+        report.rows_written[level.label] = written
+        if spans:
+            report.recomputed_from[level.label] = _datetime(spans[0][0], now)
+        report.complete_until[level.label] = _datetime(until, now)
         async with conn.begin():
             await conn.execute(
                 insert_or_update(conn, rollup_state, ["level"], ["watermark", "updated_at"]),
-                {"level": level.label, "watermark": now_ms, "updated_at": now},
+                {"level": level.label, "watermark": until, "updated_at": now},
             )
             if level is ROLLUP_LEVELS[-1]:
                 await _forget_late(conn, late)
+        # the coarser level is complete only as far as this one, and re-rolls what this one changed
+        complete, dirty = until, spans
     return report
 
 
-def _late_starts(level: Level, late: Sequence[Row[Any]], now_ms: int, config: RollupConfig) -> list[int]:
-    """Where late points make `level` start, from the raw level only (coarser levels follow it).
+def _datetime(epoch_ms: int, like: datetime) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=like.tzinfo)
 
-    A bucket is recomputed only where its source rows are all still stored: pruning deletes whole
-    buckets of this level, older than the source's retention, so a late point older than that must
-    not replace a bucket by itself; such points are left to `rollup --since` and retention.
+
+def _late_spans(late: Sequence[Row[Any]], now_ms: int, config: RollupConfig) -> list[Span]:
+    """The raw stretches late points fell in, where their 5-minute buckets may be recomputed.
+
+    A bucket is recomputed only where its source rows are all still stored: pruning deletes raw
+    points older than their retention, so a late point older than that must not replace a bucket by
+    itself; such points are left to `rollup --since` and retention.
     """
-    if level.source is not Level.RAW:
-        return []
-    whole_from = level.floor(now_ms - ms(config.retention.of(level.source)))
-    return [max(int(row.earliest), whole_from) for row in late if int(row.latest) >= whole_from]
+    whole_from = Level.M5.floor(now_ms - ms(config.retention.of(Level.RAW)))
+    return [
+        (max(int(row.earliest), whole_from), int(row.latest) + 1)
+        for row in late
+        if int(row.latest) >= whole_from
+    ]
 
 
 async def _forget_late(conn: AsyncConnection, late: Sequence[Row[Any]]) -> None:
@@ -230,15 +258,15 @@ async def run_rollups(
 
 
 async def _recompute(
-    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, now: int
+    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, end: int
 ) -> int:
+    """Recompute `level`'s buckets in [start, end) (both aligned to it) from the finer level."""
     written = 0
     for chunk_start in range(0, len(series_ids), _SERIES_CHUNK):
         chunk = series_ids[chunk_start : chunk_start + _SERIES_CHUNK]
         window, window_start = _FIRST_WINDOW[level], start
-        while True:
-            # the last window is open-ended: points stamped in the future are rolled up too
-            window_end = window_start + window if window_start + window <= now else None
+        while window_start < end:
+            window_end = min(window_start + window, end)
             async with conn.begin():
                 source = await _read_source(conn, level.source, chunk, window_start, window_end)
                 # up to _ROW_BUDGET rows of numpy work: in a thread, so requests are served meanwhile
@@ -248,10 +276,8 @@ async def _recompute(
                 else:
                     rows, read = await asyncio.to_thread(merge_buckets, source, level), len(source)
                 written += await _upsert(conn, TABLES[level], rows)
-            if window_end is None:
-                break
             window_start = window_end
-            # windows stay whole multiples of the coarser buckets, so no bucket spans two windows
+            # windows stay whole multiples of the level's buckets, so no bucket spans two windows
             if read < _ROW_BUDGET // 4:
                 window = min(window * 2, _LONGEST_WINDOW)
             elif read > _ROW_BUDGET and window > 12 * level.width_ms:
@@ -260,15 +286,13 @@ async def _recompute(
 
 
 async def _read_source(
-    conn: AsyncConnection, level: Level, series: Sequence[int], start: int, end: int | None
+    conn: AsyncConnection, level: Level, series: Sequence[int], start: int, end: int
 ) -> tuple[Ints, Ints, Floats] | BucketRows:
     if level is Level.RAW:
         if conn.dialect.name == "postgresql":
             return await _copy_raw(conn, series, start, end)
         p = metric_points.c
-        query = select(p.series_id, p.ts, p.value).where(p.series_id.in_(series), p.ts >= start)
-        if end is not None:
-            query = query.where(p.ts < end)
+        query = select(p.series_id, p.ts, p.value).where(p.series_id.in_(series), p.ts >= start, p.ts < end)
         rows = (await conn.execute(query)).all()
         columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
         return (
@@ -278,10 +302,8 @@ async def _read_source(
         )
     c = TABLES[level].c
     bucket_query = select(c.series_id, c.bucket, c.count, c.sum, c.min, c.max, c.sketch).where(
-        c.series_id.in_(series), c.bucket >= start // 1000
+        c.series_id.in_(series), c.bucket >= start // 1000, c.bucket < end // 1000
     )
-    if end is not None:
-        bucket_query = bucket_query.where(c.bucket < end // 1000)
     found = (await conn.execute(bucket_query)).all()
     # positional: a Row's `.count` is tuple.count, not the column
     series_id, bucket, count, total, low, high, sketch = zip(*found, strict=True) if found else [()] * 7
@@ -300,11 +322,10 @@ _COPY_RAW = (  # asyncpg runs it as COPY (...) TO STDOUT
     "SELECT series_id, ts, value FROM metric_points "
     "WHERE series_id = ANY($1::bigint[]) AND ts >= $2 AND ts < $3"
 )
-_NO_END = 2**62
 
 
 async def _copy_raw(
-    conn: AsyncConnection, series: Sequence[int], start: int, end: int | None
+    conn: AsyncConnection, series: Sequence[int], start: int, end: int
 ) -> tuple[Ints, Ints, Floats]:
     """Raw points by binary COPY into numpy: about 10 times cheaper for this process than rows."""
     raw = await conn.get_raw_connection()
@@ -316,9 +337,7 @@ async def _copy_raw(
     async def keep(chunk: bytes) -> None:
         chunks.append(bytes(chunk))
 
-    await driver.copy_from_query(
-        _COPY_RAW, list(series), start, _NO_END if end is None else end, output=keep, format="binary"
-    )
+    await driver.copy_from_query(_COPY_RAW, list(series), start, end, output=keep, format="binary")
     return point_copy.decode(b"".join(chunks))
 
 

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -18,14 +18,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine.catalog import Catalog
 from engine.clock import FixedClock
 from engine.clustering.config import ClusteringConfig
 from engine.clustering.correlator import AlertCorrelator
 from engine.ingest import IngestService
-from engine.models import Alert, AlertStatus, Severity
+from engine.models import Alert, AlertStatus, MetricPoint, PointBatch, Severity
 from engine.playbook_runs import PlaybookRuns, Verdict
 from engine.playbooks import Person, load_library
 from engine.playbooks.machine import RunStatus, StepStatus
@@ -34,14 +34,14 @@ from engine.scoring import DEFAULT_MODEL_PATH
 from engine.scoring_service import load_active_scorer
 from engine.storage import migrate, playbook_rows
 from engine.storage.database import open_engine
+from engine.storage.rollup_rows import roll_up, rollup_lock
 from engine.storage.schema import (
     approvals,
     audit_log,
     incident_events,
     incidents,
-    metric_series,
+    metric_points,
     outbox,
-    rollup_5m,
 )
 from engine.storage.store import Store
 from engine.storage.types import to_epoch_us
@@ -226,26 +226,43 @@ async def open_incident(world: World, **labels: str) -> int:
         return int((await conn.execute(select(func.max(incidents.c.id)))).scalar_one())
 
 
+def error_ratio(at: datetime, value: float) -> MetricPoint:
+    return MetricPoint("http_error_ratio", {"service": "checkout"}, at.timestamp(), value)
+
+
 async def healthy_error_rate(world: World) -> None:
-    bucket = to_epoch_us(world.clock.now()) // 1_000_000 // 300 * 300
+    now = world.clock.now()
+    points = [error_ratio(now - timedelta(seconds=s), 0.001) for s in (90, 60, 30)]
+    await world.store.ingest_points(PointBatch.from_points(points), now)
+
+
+async def test_a_metric_check_reads_complete_buckets_then_the_raw_points_after_them(world: World) -> None:
+    now = world.clock.now()
+    # 30 minutes healthy, then 2 minutes of errors: too recent for any complete 5-minute bucket
+    points = [error_ratio(now - timedelta(seconds=s), 0.002) for s in range(1800, 120, -30)]
+    points += [error_ratio(now - timedelta(seconds=s), 0.5) for s in (90, 60, 30)]
+    await world.store.ingest_points(PointBatch.from_points(points), now)
+    async with rollup_lock(world.store.engine) as conn:
+        assert conn is not None
+        report = await roll_up(conn, now)
+    mark = report.complete_until["5m"]
+    assert now - timedelta(minutes=7) < mark <= now - timedelta(minutes=2)
+
+    async def summary(window: timedelta) -> playbook_rows.MetricSummary:
+        async with world.store.engine.connect() as conn:
+            return await playbook_rows.metric_summary(
+                conn, "http_error_ratio", {"service": "checkout"}, now - window
+            )
+
+    recent = await summary(timedelta(minutes=2))
+    assert (recent.count, recent.high) == (3, 0.5)  # exactly the window's raw points
+    whole = await summary(timedelta(minutes=40))
+    assert (whole.count, whole.low, whole.high) == (len(points), 0.002, 0.5)  # each point once
+    # and before the watermark it is the rollups that answer: the raw points there may be pruned
     async with world.store.transaction() as conn:
-        series_id = (
-            await conn.execute(
-                metric_series.insert()
-                .values(
-                    series_key="k1",
-                    metric="http_error_ratio",
-                    labels={"service": "checkout"},
-                    created_at=world.clock.now(),
-                )
-                .returning(metric_series.c.id)
-            )
-        ).scalar_one()
-        await conn.execute(
-            rollup_5m.insert().values(
-                series_id=series_id, bucket=bucket, count=10, sum=0.05, min=0.0, max=0.01, sketch=b""
-            )
-        )
+        await conn.execute(delete(metric_points).where(metric_points.c.ts < to_epoch_us(mark) // 1000))
+    whole = await summary(timedelta(minutes=40))
+    assert (whole.count, whole.low, whole.high) == (len(points), 0.002, 0.5)
 
 
 async def test_request_approve_run_resolve_with_hostile_labels(world: World) -> None:

@@ -1,4 +1,5 @@
-"""Rollups in the database, on both backends: exact totals, idempotent runs, late points, pruning, lock."""
+"""Rollups in the database, on both backends: exact totals of complete buckets, idempotent runs,
+late points, pruning, lock."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from engine.storage.rollup_rows import (
     rollup_lock,
     run_rollups,
 )
-from engine.storage.schema import metric_points, rollup_late_points
+from engine.storage.schema import metric_points, rollup_late_points, rollup_state
 from engine.storage.store import Store
 
 NOW = datetime(2026, 4, 8, 10, 0, tzinfo=UTC)
@@ -66,6 +67,28 @@ async def totals(engine: AsyncEngine) -> dict[str, tuple[int, float]]:
     return {k: (int(v[0]), round(float(v[1] or 0.0), 6)) for k, v in found.items()}
 
 
+async def check_complete_levels(engine: AsyncEngine) -> dict[str, tuple[int, float]]:
+    """Each level holds exactly the raw points before its watermark, and nothing after it."""
+    async with engine.connect() as conn:
+        marks = await read_watermarks(conn)
+        found: dict[str, tuple[int, float]] = {}
+        for level, table in TABLES.items():
+            mark = marks.get(level, 0)
+            raw = (
+                await conn.execute(
+                    select(func.count(), func.sum(metric_points.c.value)).where(metric_points.c.ts < mark)
+                )
+            ).one()
+            rolled = (await conn.execute(select(func.sum(table.c.count), func.sum(table.c.sum)))).one()
+            assert (int(rolled[0] or 0), round(float(rolled[1] or 0.0), 6)) == (
+                int(raw[0]),
+                round(float(raw[1] or 0.0), 6),
+            ), level
+            assert await conn.scalar(select(func.count()).where(table.c.bucket >= mark // 1000)) == 0
+            found[level.label] = (int(raw[0]), round(float(raw[1] or 0.0), 6))
+    return found
+
+
 async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
     async with engine.connect() as conn:
         return {
@@ -77,15 +100,24 @@ async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-async def run_rollup(engine: AsyncEngine, at: datetime) -> None:
+async def run_rollup(engine: AsyncEngine, at: datetime) -> rollup_rows.RollupReport:
     async with rollup_lock(engine) as conn:
         assert conn is not None
-        await roll_up(conn, at)
+        return await roll_up(conn, at)
 
 
-async def test_every_level_counts_every_point_once(engine: AsyncEngine) -> None:
+async def test_every_level_counts_every_point_of_its_complete_buckets_once(engine: AsyncEngine) -> None:
     await add_points(engine, NOW - timedelta(hours=30), 30)
-    await run_rollup(engine, NOW)
+    report = await run_rollup(engine, NOW)
+    # a 5-minute bucket is complete 2 minutes after it ends; an hour or a day once all of it is
+    assert report.complete_until == {
+        "5m": NOW - timedelta(minutes=5),
+        "1h": NOW - timedelta(hours=1),
+        "1d": datetime(2026, 4, 8, tzinfo=UTC),
+    }
+    by_level = await check_complete_levels(engine)
+    assert by_level["5m"][0] == 2 * (30 * 120 - 10)  # all but the open bucket's 10 points a host
+    await run_rollup(engine, NOW + timedelta(days=1))
     found = await totals(engine)
     assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
     assert found["raw"][0] == 2 * 30 * 120
@@ -96,8 +128,13 @@ async def test_running_again_changes_nothing(engine: AsyncEngine) -> None:
     await run_rollup(engine, NOW)
     first = await snapshot(engine)
     await run_rollup(engine, NOW)
-    await run_rollup(engine, NOW + timedelta(minutes=3))
     assert await snapshot(engine) == first
+    await run_rollup(engine, NOW + timedelta(minutes=3))  # completes the 9:55 bucket
+    second = await snapshot(engine)
+    assert len(second["5m"]) == len(first["5m"]) + 2
+    await run_rollup(engine, NOW + timedelta(minutes=3))
+    await run_rollup(engine, NOW + timedelta(minutes=4))  # completes nothing more
+    assert await snapshot(engine) == second
 
 
 async def test_a_late_point_re_rolls_its_bucket(engine: AsyncEngine) -> None:
@@ -108,8 +145,7 @@ async def test_a_late_point_re_rolls_its_bucket(engine: AsyncEngine) -> None:
     )
     await Store(engine).ingest_points(PointBatch.from_points([late]), NOW)
     await run_rollup(engine, NOW + timedelta(minutes=1))
-    found = await totals(engine)
-    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    await check_complete_levels(engine)
     async with engine.connect() as conn:
         peak = await conn.scalar(select(func.max(TABLES[Level.M5].c.max)))
     assert peak == 1000.0
@@ -123,8 +159,8 @@ async def test_recompute_since_picks_up_an_old_import(engine: AsyncEngine) -> No
     async with rollup_lock(engine) as conn:
         assert conn is not None
         await roll_up(conn, NOW, since=NOW - timedelta(days=6))
-    found = await totals(engine)
-    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    found = await check_complete_levels(engine)
+    assert found["1d"][0] == 2 * 120  # the imported hour, complete in every level
 
 
 async def test_nothing_stored_means_nothing_rolled_up(engine: AsyncEngine) -> None:
@@ -151,9 +187,9 @@ async def test_prune_applies_retention_but_keeps_what_is_not_rolled_up(engine: A
         oldest_5m = await conn.scalar(select(func.min(TABLES[Level.M5].c.bucket)))
     assert oldest_raw >= (NOW - timedelta(hours=48, minutes=5)).timestamp() * 1000
     assert oldest_5m >= (NOW - timedelta(days=2, hours=1)).timestamp()
-    # the coarser levels still hold every point
+    # the coarser levels still hold every point of their complete buckets: 71 h and 62 h of them
     found = await totals(engine)
-    assert found["1h"][0] == found["1d"][0] == 2 * 72 * 12
+    assert (found["1h"][0], found["1d"][0]) == (2 * 71 * 12, 2 * 62 * 12)
 
 
 async def test_one_replica_at_a_time(engine: AsyncEngine, database_url: str) -> None:
@@ -176,7 +212,7 @@ async def test_the_service_loop_rolls_up_until_stopped(engine: AsyncEngine) -> N
     await add_points(engine, NOW - timedelta(hours=1), 1)
     stop = asyncio.Event()
     loop = asyncio.create_task(
-        run_rollups(engine, FixedClock(NOW), every=timedelta(milliseconds=50), stop=stop)
+        run_rollups(engine, FixedClock(NOW + timedelta(days=1)), every=timedelta(milliseconds=50), stop=stop)
     )
     for _ in range(200):
         if (await totals(engine))["1d"][0]:
@@ -206,20 +242,41 @@ def cpu(at: datetime, value: float, host: str = "web-1") -> MetricPoint:
     return MetricPoint("cpu_usage", {"host": host}, at.timestamp() + 0.5, value)
 
 
-async def test_a_periodic_run_re_reads_only_the_last_bucket_and_margin(engine: AsyncEngine) -> None:
+async def test_a_periodic_run_reads_only_the_buckets_completed_since_the_last(engine: AsyncEngine) -> None:
     await add_points(engine, NOW - timedelta(hours=3), 3)
     await run_rollup(engine, NOW)
     await feed(engine, [cpu(NOW + timedelta(seconds=30), 70.0)], NOW + timedelta(seconds=31))
     assert await late_rows(engine) == 0  # a live batch records nothing
-    async with rollup_lock(engine) as conn:
-        assert conn is not None
-        report = await roll_up(conn, NOW + timedelta(minutes=1))
-    # the 5-minute bucket holding the watermark less the 2-minute margin, not the last hour
-    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+    # at 10:01 the 9:55 bucket may still receive points: nothing has completed since 10:00's run
+    report = await run_rollup(engine, NOW + timedelta(minutes=1))
+    assert report.recomputed_from == {} and set(report.rows_written.values()) == {0}
+    # at 10:07 the 9:55 and 10:00 buckets have, not the last hour
+    report = await run_rollup(engine, NOW + timedelta(minutes=7))
+    assert report.recomputed_from == {"5m": NOW - timedelta(minutes=5), "1h": NOW - timedelta(hours=1)}
     assert report.rows_written["5m"] == 3  # web-1 and web-2 at 9:55, web-1 at 10:00
     assert report.late_batches == 0
-    found = await totals(engine)
-    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    found = await check_complete_levels(engine)
+    assert found["5m"] == (await totals(engine))["raw"]
+
+
+async def test_a_watermark_of_a_version_that_rolled_open_buckets_is_re_read_from_its_margin(
+    engine: AsyncEngine,
+) -> None:
+    await add_points(engine, NOW - timedelta(hours=1), 1)
+    await run_rollup(engine, NOW)
+    # earlier versions also rolled the open bucket and set the watermark to the run's time: at 10:01
+    # the 9:55 bucket was written, and a point stamped 9:59:55 and stored 55 s later was not in it
+    async with engine.begin() as conn:
+        await conn.execute(
+            rollup_state.update()
+            .where(rollup_state.c.level == "5m")
+            .values(watermark=int((NOW + timedelta(minutes=1)).timestamp() * 1000))
+        )
+    await feed(engine, [cpu(NOW - timedelta(seconds=5), 500.0)], NOW + timedelta(seconds=50))
+    report = await run_rollup(engine, NOW + timedelta(minutes=7))
+    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+    found = await check_complete_levels(engine)
+    assert found["5m"] == (await totals(engine))["raw"]
 
 
 async def test_a_point_hours_late_is_recorded_and_re_rolls_its_bucket(engine: AsyncEngine) -> None:
@@ -236,10 +293,10 @@ async def test_a_point_hours_late_is_recorded_and_re_rolls_its_bucket(engine: As
         report = await roll_up(conn, NOW + timedelta(minutes=1))
     assert report.late_batches == 1
     assert report.recomputed_from["5m"] == NOW - timedelta(hours=5)
-    assert report.recomputed_from["1d"] == datetime(2026, 4, 8, tzinfo=UTC)
+    assert report.recomputed_from["1h"] == NOW - timedelta(hours=5)
+    assert "1d" not in report.recomputed_from  # today is not complete
     assert await late_rows(engine) == 0  # used, so cleared
-    found = await totals(engine)
-    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    await check_complete_levels(engine)
     async with engine.connect() as conn:
         peak = await conn.scalar(select(func.max(TABLES[Level.M5].c.max)))
     assert peak == 1000.0
@@ -260,7 +317,7 @@ async def test_late_points_older_than_whole_raw_buckets_are_left_to_since(engine
     async with rollup_lock(engine) as conn:
         assert conn is not None
         report = await roll_up(conn, NOW + timedelta(minutes=1))
-    assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
+    assert report.recomputed_from == {}
     assert await late_rows(engine) == 0
     assert await snapshot(engine) == before
 
@@ -273,12 +330,12 @@ async def test_a_run_that_fails_keeps_the_late_points_for_the_next(
     await feed(engine, [cpu(NOW - timedelta(hours=2), 1000.0)], NOW)
     original = rollup_rows._recompute
 
-    async def crash_at_1d(conn: AsyncConnection, level: Level, *args: Any) -> int:
-        if level is Level.D1:
+    async def crash_at_1h(conn: AsyncConnection, level: Level, *args: Any) -> int:
+        if level is Level.H1:
             raise OSError("killed")
         return await original(conn, level, *args)
 
-    monkeypatch.setattr(rollup_rows, "_recompute", crash_at_1d)
+    monkeypatch.setattr(rollup_rows, "_recompute", crash_at_1h)
     with pytest.raises(OSError):
         await run_rollup(engine, NOW + timedelta(minutes=1))
     assert await late_rows(engine) == 1
@@ -286,7 +343,6 @@ async def test_a_run_that_fails_keeps_the_late_points_for_the_next(
     async with rollup_lock(engine) as conn:
         assert conn is not None
         report = await roll_up(conn, NOW + timedelta(minutes=2))
-    assert report.recomputed_from["1d"] == datetime(2026, 4, 8, tzinfo=UTC)
+    assert report.recomputed_from["1h"] == NOW - timedelta(hours=2)
     assert await late_rows(engine) == 0
-    found = await totals(engine)
-    assert found["5m"] == found["1h"] == found["1d"] == found["raw"]
+    await check_complete_levels(engine)
