@@ -136,13 +136,13 @@ def point_bodies(
     anomalous at the same step, a burst of 500 alerts in the middle of the phase.)"""
     base = start if start is not None else 1_790_000_000 + (seed % 1000) * 100_000
     rng = np.random.default_rng(seed)
-    step = 0
+    batch = 0
     while True:
         points = []
         noise = np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02).tolist()
         for i in range(per_request):
-            s = (step * per_request + i) % series
-            tick = (step * per_request + i) // series
+            s = (batch * per_request + i) % series
+            tick = (batch * per_request + i) // series
             points.append(
                 {
                     "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
@@ -151,7 +151,7 @@ def point_bodies(
                     "value": (20 + s % 80) * (1 + noise[i]),
                 }
             )
-        step += 1
+        batch += 1
         yield orjson.dumps({"points": points})
 
 
