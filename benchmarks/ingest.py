@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,27 +155,49 @@ def point_bodies(
         yield orjson.dumps({"points": points})
 
 
-def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[list[bytes], float]:
+def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[Iterator[bytes], float]:
     """Bodies stamped with the time each is due at `rate` points/s (every series advances one step
     every series/rate seconds), and that start time: a live feed, where nothing arrives late, so the
     rollups and the detector see what they would in production rather than hours of history
-    replayed 150 times faster than real time. Generated before the phase's clock starts, which is
-    set far enough ahead for the generation to finish."""
-    count = int(args.seconds * rate / args.points_per_request) + 10
-    step = args.series / rate
-    sample_start = time.perf_counter()
-    for _, _body in zip(
-        range(20), point_bodies(args.points_per_request, args.series, seed, 0.0, step), strict=False
-    ):
-        pass
-    estimate = (time.perf_counter() - sample_start) / 20 * count * 1.5 + 2.0
-    start_at = time.time() + estimate
-    bodies = list(
-        itertools.islice(point_bodies(args.points_per_request, args.series, seed, start_at, step), count)
-    )
-    if time.time() > start_at:
-        raise SystemExit("generating the live bodies took longer than planned: their stamps are stale")
-    return bodies, start_at
+    replayed 150 times faster than real time.
+
+    Made as they are sent (a long run's bodies would not fit in memory: 480 s at 100,000 points/s
+    is 5 GB of JSON), from each series' encoded metric and labels, so that one costs the client
+    ~2 ms; the same series, levels and noise as `point_bodies`."""
+    per_request, series = args.points_per_request, args.series
+    step = series / rate
+    prefixes = [
+        orjson.dumps(
+            {
+                "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
+                "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
+            }
+        )[:-1]
+        + b',"ts":'
+        for s in range(series)
+    ]
+    levels = np.array([20 + s % 80 for s in range(series)], dtype=np.float64)
+    start_at = time.time() + 2.0
+
+    def bodies() -> Iterator[bytes]:
+        rng = np.random.default_rng(seed)
+        for batch in itertools.count():
+            index = batch * per_request + np.arange(per_request)
+            which, tick = index % series, index // series
+            stamps = (start_at + tick * step).tolist()
+            values = (
+                levels[which] * (1 + np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02))
+            ).tolist()
+            yield (
+                b'{"points":['
+                + b",".join(
+                    b'%s%.3f,"value":%r}' % (prefixes[s], t, v)
+                    for s, t, v in zip(which.tolist(), stamps, values, strict=True)
+                )
+                + b"]}"
+            )
+
+    return bodies(), start_at
 
 
 def process_cpu_seconds(pids: list[int]) -> float:
@@ -231,7 +253,7 @@ def cpu_meters(server_pid: int | None) -> dict[str, Callable[[], float]]:
 async def run_phase(
     url: str,
     path: str,
-    bodies: list[bytes],
+    bodies: Iterable[bytes],
     items_per_body: int,
     seconds: float,
     concurrency: int,
@@ -348,36 +370,38 @@ async def main(args: argparse.Namespace) -> None:
         server_pid = process.pid
     try:
         seed = int(time.time()) % 60000
-        n_alert_bodies = int(args.seconds * 20_000 / args.alerts_per_request) + 100
-        n_point_bodies = int(args.seconds * 400_000 / args.points_per_request) + 100
-        storm = [
-            b
-            for _, b in zip(range(n_alert_bodies), alert_bodies(args.alerts_per_request, seed), strict=False)
-        ]
-        mixed = [
-            b
-            for _, b in zip(
-                range(n_alert_bodies),
-                alert_bodies(args.alerts_per_request, seed + 1, args.new_fraction),
-                strict=False,
+        wanted = {phase.strip() for phase in args.phases.split(",")}
+        # only what the phases can send (a closed loop at most 20,000 alerts / 400,000 points a
+        # second): 480 s of closed-loop points held ahead would take 21 GB
+        n_alert_bodies = int(args.seconds * (args.alert_rate or 20_000) / args.alerts_per_request) + 100
+        n_point_bodies = int(args.seconds * (args.point_rate or 400_000) / args.points_per_request) + 100
+        storm = (
+            list(itertools.islice(alert_bodies(args.alerts_per_request, seed), n_alert_bodies))
+            if "storm" in wanted
+            else []
+        )
+        mixed = (
+            list(
+                itertools.islice(
+                    alert_bodies(args.alerts_per_request, seed + 1, args.new_fraction), n_alert_bodies
+                )
             )
-        ]
+            if "mixed" in wanted
+            else []
+        )
+        warm = -(-args.series // args.points_per_request)
+        if "points" not in wanted or args.live:
+            n_point_bodies = warm  # the warm-up's; a live phase makes its own as it sends them
         # stamped so the last point generated is about now: the server's background work (rollups
         # re-read the last hour) sees what a live feed would give it, not points years ahead; a
         # random millisecond offset keeps one run's points from being another's (already stored)
         ticks = n_point_bodies * args.points_per_request // args.series + 1
         base = int(time.time() - ticks * 15) + random.randrange(15_000) / 1000
-        points = [
-            b
-            for _, b in zip(
-                range(n_point_bodies),
-                point_bodies(args.points_per_request, args.series, seed, base),
-                strict=False,
-            )
-        ]
+        points = list(
+            itertools.islice(point_bodies(args.points_per_request, args.series, seed, base), n_point_bodies)
+        )
         # warm-up: creates every series and warms connections, not measured (all of its bodies are
         # sent however long the first ones take: a cold start is not part of the measurement)
-        warm = -(-args.series // args.points_per_request)
         await run_phase(url, "/api/v1/metrics", points[:warm], args.points_per_request, 600, 1, "warm-up")
         # the alert path's first decisions compile statements and load the model: 0.1–0.2 s each,
         # once per process, which an open-loop phase would otherwise queue behind (the points
@@ -386,7 +410,7 @@ async def main(args: argparse.Namespace) -> None:
         await run_phase(
             url, "/api/v1/alerts/alertmanager", warm_alerts, args.alerts_per_request, 600, 1, "warm-up"
         )
-        phases = {
+        phases: dict[str, tuple[str, Iterable[bytes], int, str]] = {
             "mixed": (
                 "/api/v1/alerts/alertmanager",
                 mixed,
