@@ -393,7 +393,8 @@ async def main(args: argparse.Namespace) -> None:
         if "points" not in wanted or args.live:
             n_point_bodies = warm  # the warm-up's; a live phase makes its own as it sends them
         # stamped so the last point generated is about now: the server's background work (rollups
-        # re-read the last hour) sees what a live feed would give it, not points years ahead; a
+        # of what completed, recent history) sees what a live feed would give it, not points years
+        # ahead (though all but the last minute are stored late, as an import would be); a
         # random millisecond offset keeps one run's points from being another's (already stored)
         ticks = n_point_bodies * args.points_per_request // args.series + 1
         base = int(time.time() - ticks * 15) + random.randrange(15_000) / 1000

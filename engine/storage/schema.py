@@ -402,9 +402,9 @@ model_versions = Table(
     UniqueConstraint("kind", "version"),
 )
 
-# How far each rollup level (5m, 1h, 1d) has been computed: the next run recomputes the buckets from
-# here less a small lateness margin (and those of late points, rollup_late_points), and pruning never
-# deletes source rows a level has not rolled up yet.
+# How far each rollup level (5m, 1h, 1d) has been computed: the end of its last complete bucket. The
+# next run rolls up the buckets completed from here on (and those of late points, rollup_late_points),
+# and pruning never deletes source rows a level has not rolled up yet.
 rollup_state = Table(
     "rollup_state",
     metadata,
