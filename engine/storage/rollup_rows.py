@@ -123,13 +123,15 @@ async def roll_up(
             start = mark
         else:
             start = mark - lateness  # written by a version that also rolled up open buckets
-        spans = bucket_spans(level, [(start, complete), *dirty], complete)
+        until = level.floor(complete)
+        if mark is not None and level.aligned(mark):
+            # a run with an earlier `now` (another replica's clock) keeps the watermark, and still
+            # re-rolls the late points of the buckets up to it
+            until = max(until, mark)
+        spans = bucket_spans(level, [(start, until), *dirty], until)
         written = 0
         for span_start, span_end in spans:
             written += await _recompute(conn, level, series_ids, span_start, span_end)
-        until = level.floor(complete)
-        if mark is not None and level.aligned(mark):
-            until = max(until, mark)  # a run with an earlier `now` (another replica's clock) keeps it
         report.rows_written[level.label] = written
         if spans:
             report.recomputed_from[level.label] = _datetime(spans[0][0], now)

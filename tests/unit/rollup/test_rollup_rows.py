@@ -306,6 +306,21 @@ async def test_a_point_hours_late_is_recorded_and_re_rolls_its_bucket(engine: As
     assert report.recomputed_from["5m"] == NOW - timedelta(minutes=5)
 
 
+async def test_a_run_on_a_clock_behind_the_watermark_still_re_rolls_late_points(engine: AsyncEngine) -> None:
+    await add_points(engine, NOW - timedelta(hours=1), 1)
+    await run_rollup(engine, NOW + timedelta(minutes=7))  # the 5-minute level is complete to 10:05
+    await feed(engine, [cpu(NOW + timedelta(minutes=1), 800.0)], NOW + timedelta(minutes=7))
+    assert await late_rows(engine) == 1
+    # another replica, its clock a minute behind: 10:00–10:05 is complete by the watermark, not by
+    # its own clock, and the late point's bucket there is re-rolled all the same
+    report = await run_rollup(engine, NOW + timedelta(minutes=6))
+    assert report.complete_until["5m"] == NOW + timedelta(minutes=5)
+    assert report.recomputed_from["5m"] == NOW
+    assert await late_rows(engine) == 0
+    found = await check_complete_levels(engine)
+    assert found["5m"] == (await totals(engine))["raw"]
+
+
 async def test_late_points_older_than_whole_raw_buckets_are_left_to_since(engine: AsyncEngine) -> None:
     await add_points(engine, NOW - timedelta(hours=2), 2)
     await run_rollup(engine, NOW)
