@@ -118,7 +118,7 @@ class PlaybookExecutors:
         }[query.aggregate]
         described = f"{query.aggregate.value}({query.metric}{_labels(query.labels)})"
         if value is None:
-            return StepResult(False, f"{described}: no data", f"no rolled-up data for {described} yet")
+            return StepResult(False, f"{described}: no data", f"no points of {described} in its window yet")
         output = f"{described} = {value:g} (wanted {query.comparison.value} {query.threshold:g})"
         if query.comparison.holds(value, query.threshold):
             return StepResult(True, output)
