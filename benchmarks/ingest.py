@@ -163,7 +163,7 @@ def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple
 
     Made as they are sent (a long run's bodies would not fit in memory: 480 s at 100,000 points/s
     is 5 GB of JSON), from each series' encoded metric and labels, so that one costs the client
-    ~2 ms; the same series, levels and noise as `point_bodies`."""
+    ~3 ms; the same series, levels and noise as `point_bodies`."""
     per_request, series = args.points_per_request, args.series
     step = series / rate
     prefixes = [
