@@ -133,39 +133,11 @@ def point_bodies(
     so the phase measures ingestion and detection, not the alert pipeline. (A sawtooth used before
     made every series drop from 99 to 0 every 100 steps; after it, a "noise" of `(s·7919 + t·104729)
     mod 1000` repeated with a period the detector learned, and its turn made 5 % of the series
-    anomalous at the same step, a burst of 500 alerts in the middle of the phase.)"""
+    anomalous at the same step, a burst of 500 alerts in the middle of the phase.)
+
+    Each series' metric and labels are encoded once, so a body costs ~3 ms: cheap enough for a live
+    phase to make its bodies as it sends them."""
     base = start if start is not None else 1_790_000_000 + (seed % 1000) * 100_000
-    rng = np.random.default_rng(seed)
-    batch = 0
-    while True:
-        points = []
-        noise = np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02).tolist()
-        for i in range(per_request):
-            s = (batch * per_request + i) % series
-            tick = (batch * per_request + i) // series
-            points.append(
-                {
-                    "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
-                    "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
-                    "ts": base + tick * step,
-                    "value": (20 + s % 80) * (1 + noise[i]),
-                }
-            )
-        batch += 1
-        yield orjson.dumps({"points": points})
-
-
-def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[Iterator[bytes], float]:
-    """Bodies stamped with the time each is due at `rate` points/s (every series advances one step
-    every series/rate seconds), and that start time: a live feed, where nothing arrives late, so the
-    rollups and the detector see what they would in production rather than hours of history
-    replayed 150 times faster than real time.
-
-    Made as they are sent (a long run's bodies would not fit in memory: 480 s at 100,000 points/s
-    is 5 GB of JSON), from each series' encoded metric and labels, so that one costs the client
-    ~3 ms; the same series, levels and noise as `point_bodies`."""
-    per_request, series = args.points_per_request, args.series
-    step = series / rate
     prefixes = [
         orjson.dumps(
             {
@@ -177,27 +149,32 @@ def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple
         for s in range(series)
     ]
     levels = np.array([20 + s % 80 for s in range(series)], dtype=np.float64)
-    start_at = time.time() + 2.0
-
-    def bodies() -> Iterator[bytes]:
-        rng = np.random.default_rng(seed)
-        for batch in itertools.count():
-            index = batch * per_request + np.arange(per_request)
-            which, tick = index % series, index // series
-            stamps = (start_at + tick * step).tolist()
-            values = (
-                levels[which] * (1 + np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02))
-            ).tolist()
-            yield (
-                b'{"points":['
-                + b",".join(
-                    b'%s%.3f,"value":%r}' % (prefixes[s], t, v)
-                    for s, t, v in zip(which.tolist(), stamps, values, strict=True)
-                )
-                + b"]}"
+    rng = np.random.default_rng(seed)
+    for batch in itertools.count():
+        index = batch * per_request + np.arange(per_request)
+        which, tick = index % series, index // series
+        stamps = (base + tick * step).tolist()
+        noise = np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02)
+        values = (levels[which] * (1 + noise)).tolist()
+        yield (
+            b'{"points":['
+            + b",".join(
+                b'%s%.3f,"value":%r}' % (prefixes[s], t, v)
+                for s, t, v in zip(which.tolist(), stamps, values, strict=True)
             )
+            + b"]}"
+        )
 
-    return bodies(), start_at
+
+def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[Iterator[bytes], float]:
+    """Bodies stamped with the time each is due at `rate` points/s (every series advances one step
+    every series/rate seconds), and that start time: a live feed, where nothing arrives late, so the
+    rollups and the detector see what they would in production rather than hours of history
+    replayed 150 times faster than real time. Made as they are sent: a long run's bodies would not
+    fit in memory (480 s at 100,000 points/s is 5 GB of JSON)."""
+    start_at = time.time() + 2.0
+    bodies = point_bodies(args.points_per_request, args.series, seed, start_at, args.series / rate)
+    return bodies, start_at
 
 
 def process_cpu_seconds(pids: list[int]) -> float:
