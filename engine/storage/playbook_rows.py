@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.models import IncidentStatus
 from engine.playbooks.machine import RunEvent, RunStatus, StepStatus, next_status, sources
+from engine.rollup.levels import Level
+from engine.storage.rollup_rows import read_watermarks
 from engine.storage.schema import (
     approvals,
     incidents,
@@ -26,7 +28,6 @@ from engine.storage.schema import (
     playbook_runs,
     playbook_steps,
     rollup_5m,
-    rollup_state,
 )
 from engine.storage.types import Instant, to_epoch_us
 from engine.storage.upsert import dialect_insert, insert_ignoring_conflicts
@@ -436,8 +437,8 @@ async def metric_summary(
     if not ids:
         return MetricSummary(0, 0, 0.0, None, None)
     since_ms = to_epoch_us(since) // 1000
-    mark = await conn.scalar(select(rollup_state.c.watermark).where(rollup_state.c.level == "5m"))
-    raw_from = since_ms if mark is None else max(since_ms, int(mark))
+    mark = (await read_watermarks(conn)).get(Level.M5)
+    raw_from = since_ms if mark is None else max(since_ms, mark)
     p = metric_points.c
     parts = [
         (
@@ -448,14 +449,14 @@ async def metric_summary(
             )
         ).one()
     ]
-    if mark is not None and since_ms < int(mark):
+    if mark is not None and since_ms < mark:
         c = rollup_5m.c
         first_bucket = since_ms // 1000 - 300  # the bucket holding `since` starts up to 5 min earlier
         parts.append(
             (
                 await conn.execute(
                     select(func.sum(c.count), func.sum(c.sum), func.min(c.min), func.max(c.max)).where(
-                        c.series_id.in_(ids), c.bucket > first_bucket, c.bucket < int(mark) // 1000
+                        c.series_id.in_(ids), c.bucket > first_bucket, c.bucket < mark // 1000
                     )
                 )
             ).one()
