@@ -125,6 +125,7 @@ class IngestService:
         self._queued_here = False  # this replica queued batches the loop has not decided yet
         self._waiting_to_decide = 0  # alert requests waiting for the correlator lock
         self._queueing = 0  # batches of this replica being queued (not committed yet)
+        self._queued_batches = 0  # batches of this replica whose queueing has ended (committed or not)
 
     def subscribe(self, listener: IncidentListener) -> None:
         """Be told, after each commit, which incidents a batch opened, grew or closed."""
@@ -177,6 +178,7 @@ class IngestService:
                 return await self._queue(batch)
             finally:
                 self._queueing -= 1
+                self._queued_batches += 1
         self._waiting_to_decide += 1
         try:
             await self._lock.acquire()
@@ -211,9 +213,10 @@ class IngestService:
     async def decide_queued(self, limit: int = QUEUE_BATCH) -> int:
         """On the deciding replica: decide on batches other replicas queued; returns how many
         deliveries were taken."""
+        queued_before = self._queued_batches
         async with self.store.engine.connect() as conn:
             if not await correlation_queue_rows.waiting(conn):
-                self._queued_here = self._queueing > 0
+                self._drained(queued_before)
                 return 0
         async with self._lock:
             if self._stale:
@@ -221,6 +224,7 @@ class IngestService:
             try:
                 async with self.store.transaction() as conn:
                     turn = await self._take_turn(conn)
+                    queued_before = self._queued_batches
                     result = await correlation_queue_rows.take(conn, limit)
                     await self._ids.refill(conn, len(result.ids))
                     self._deciding_keys = frozenset(AlertKey.of(alert) for alert in result.alerts)
@@ -232,10 +236,18 @@ class IngestService:
             finally:
                 self._deciding_keys = frozenset()
             self._remember_ids(result)
-            if len(result.ids) < limit and not self._queueing:
-                self._queued_here = False  # drained, and nothing of ours still on its way in
+            if len(result.ids) < limit:
+                self._drained(queued_before)
             self._notify(changes)
             return len(result.ids)
+
+    def _drained(self, queued_before: int) -> None:
+        """The queue read empty, or was taken whole, by a statement that began once `queued_before`
+        of our batches were queued. Our batches are decided directly again only if none is on its
+        way in and none was committed since: the statement's snapshot may predate that commit, and
+        deciding a later batch before it would run the correlator's clock past it."""
+        if not self._queueing and self._queued_batches == queued_before:
+            self._queued_here = False
 
     async def _forget_batch(self) -> None:
         """Nothing of a failed batch was stored: forget ids reserved or learned inside it."""

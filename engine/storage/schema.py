@@ -440,6 +440,9 @@ correlation_queue = Table(
     Column("alert_id", ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
     Column("outcome", String(16), nullable=False),  # new | updated | duplicate, as stored
     Column("queued_at", Instant, nullable=False),
+    # the delivery's own status (migration 0010; NULL before): a firing delivery is decided as
+    # firing even when its resolution was stored before the decider took it
+    Column("status", String(16)),
 )
 
 # Alarms of the 30-minute incident forecaster and what became of each (migration 0008): a row is

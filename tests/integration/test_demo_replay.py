@@ -96,4 +96,5 @@ async def test_the_demo_scenario_clusters_predicts_and_reduces_noise(
 
     board = IncidentBoard.of(incidents.values())
     assert tally.alerts == manifest["counts"]["alerts"]
-    assert tally.alerts / board.count >= 5, f"{tally.alerts} alerts became {board.count} incidents"
+    made = "; ".join(f"#{i['id']} {i['title']} ({i['alert_count']} alerts)" for i in board.incidents)
+    assert tally.alerts / board.count >= 5, f"{tally.alerts} alerts became {board.count} incidents: {made}"
