@@ -123,6 +123,43 @@ def alert_bodies(per_request: int, seed: int, new_fraction: float = 1.0) -> Iter
         yield orjson.dumps({"version": "4", "status": "firing", "alerts": alerts})
 
 
+def _series_prefixes(series: int) -> list[bytes]:
+    """Each series' JSON up to its timestamp, encoded once."""
+    return [
+        orjson.dumps(
+            {
+                "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
+                "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
+            }
+        )[:-1]
+        + b',"ts":'
+        for s in range(series)
+    ]
+
+
+def _series_levels(series: int) -> np.ndarray:
+    return np.array([20 + s % 80 for s in range(series)], dtype=np.float64)
+
+
+def _points_body(
+    prefixes: list[bytes],
+    levels: np.ndarray,
+    which: np.ndarray,
+    stamps: list[float],
+    rng: np.random.Generator,
+) -> bytes:
+    noise = np.clip(rng.normal(0.0, 0.007, len(which)), -0.02, 0.02)
+    values = (levels[which] * (1 + noise)).tolist()
+    return (
+        b'{"points":['
+        + b",".join(
+            b'%s%.3f,"value":%r}' % (prefixes[s], t, v)
+            for s, t, v in zip(which.tolist(), stamps, values, strict=True)
+        )
+        + b"]}"
+    )
+
+
 def point_bodies(
     per_request: int, series: int, seed: int, start: float | None = None, step: float = 15.0
 ) -> Iterator[bytes]:
@@ -138,32 +175,35 @@ def point_bodies(
     Each series' metric and labels are encoded once, so a body costs ~3 ms: cheap enough for a live
     phase to make its bodies as it sends them."""
     base = start if start is not None else 1_790_000_000 + (seed % 1000) * 100_000
-    prefixes = [
-        orjson.dumps(
-            {
-                "metric": ("cpu_usage", "latency_ms", "error_rate")[s % 3],
-                "labels": {"host": f"host-{s}", "service": f"svc-{s % 40}"},
-            }
-        )[:-1]
-        + b',"ts":'
-        for s in range(series)
-    ]
-    levels = np.array([20 + s % 80 for s in range(series)], dtype=np.float64)
+    prefixes, levels = _series_prefixes(series), _series_levels(series)
     rng = np.random.default_rng(seed)
     for batch in itertools.count():
         index = batch * per_request + np.arange(per_request)
         which, tick = index % series, index // series
-        stamps = (base + tick * step).tolist()
-        noise = np.clip(rng.normal(0.0, 0.007, per_request), -0.02, 0.02)
-        values = (levels[which] * (1 + noise)).tolist()
-        yield (
-            b'{"points":['
-            + b",".join(
-                b'%s%.3f,"value":%r}' % (prefixes[s], t, v)
-                for s, t, v in zip(which.tolist(), stamps, values, strict=True)
-            )
-            + b"]}"
-        )
+        yield _points_body(prefixes, levels, which, (base + tick * step).tolist(), rng)
+
+
+def history_point_bodies(
+    per_request: int, series: int, seed: int, end: float, step: float, depth: int
+) -> Iterator[bytes]:
+    """Earlier points of the same series, each series a random number of them (0 to `depth` - 1,
+    one `step` apart, the newest one `step` before `end`), oldest first: the series of a database
+    that has been running, which began (or last restarted) at different times.
+
+    Sent before a live phase, this makes each series' newest page of the (series, ts) index as full
+    as its own history leaves it. On a fresh database all series start together, so at 100,000
+    points/s their pages fill, and split, all in the same moment every ~30 s, every insert then
+    waiting on the index's extension lock (README, Performance)."""
+    prefixes, levels = _series_prefixes(series), _series_levels(series)
+    rng = np.random.default_rng(seed + 3)
+    ages = rng.integers(0, depth, series)
+    rounds = np.arange(depth - 1, 0, -1)  # steps back from `end`, oldest first
+    members = [np.flatnonzero(ages >= back) for back in rounds]
+    which = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+    backs = np.repeat(rounds, [len(m) for m in members])
+    for first in range(0, len(which), per_request):
+        chunk = slice(first, first + per_request)
+        yield _points_body(prefixes, levels, which[chunk], (end - backs[chunk] * step).tolist(), rng)
 
 
 def live_point_bodies(args: argparse.Namespace, seed: int, rate: float) -> tuple[Iterator[bytes], float]:
@@ -388,6 +428,21 @@ async def main(args: argparse.Namespace) -> None:
         await run_phase(
             url, "/api/v1/alerts/alertmanager", warm_alerts, args.alerts_per_request, 600, 1, "warm-up"
         )
+        if args.history:
+            step = args.series / args.point_rate if args.live and args.point_rate else 15.0
+            history = list(
+                history_point_bodies(
+                    args.points_per_request, args.series, seed, time.time(), step, args.history
+                )
+            )
+            loaded = await run_phase(
+                url, "/api/v1/metrics", history, args.points_per_request, 600, args.concurrency, "history"
+            )
+            sent = sum(body.count(b'"ts":') for body in history)
+            Console().print(
+                f"history (not measured): {sent:,} points, 0–{args.history - 1} a series, "
+                f"in {loaded.seconds:.1f} s, {loaded.errors} errors"
+            )
         phases: dict[str, tuple[str, Iterable[bytes], int, str]] = {
             "mixed": (
                 "/api/v1/alerts/alertmanager",
@@ -492,6 +547,15 @@ if __name__ == "__main__":
         action="store_true",
         help="with --point-rate: stamp points with the time they are sent (a live feed) instead of "
         "replaying 15 s steps as fast as the rate allows",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="DEPTH",
+        help="before the phases (not measured), send each series a random number of earlier points, "
+        "0 to DEPTH - 1: series of different ages, as in a database that has been running, instead "
+        "of all starting together (one step apart: the live feed's step with --live, else 15 s)",
     )
     parser.add_argument(
         "--new-fraction",

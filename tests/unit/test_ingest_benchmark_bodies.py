@@ -14,7 +14,7 @@ from collections import defaultdict
 import orjson
 import pytest
 
-from benchmarks.ingest import live_point_bodies, point_bodies
+from benchmarks.ingest import history_point_bodies, live_point_bodies, point_bodies
 
 
 def stamps_by_host(bodies: list[bytes]) -> dict[str, list[float]]:
@@ -44,3 +44,15 @@ def test_a_live_feed_stamps_each_point_when_it_is_due() -> None:
         times == pytest.approx([start_at + 0.1 * k for k in range(20)], abs=0.001)
         for times in stamps.values()
     )
+
+
+def test_history_gives_each_series_its_own_age_ending_one_step_before_the_feed() -> None:
+    bodies = list(history_point_bodies(500, 1_000, seed=7, end=10_000.0, step=0.5, depth=40))
+    stamps = stamps_by_host(bodies)
+    ages = [len(stamps.get(f"host-{s}", [])) for s in range(1_000)]
+    assert all(0 <= age < 40 for age in ages)
+    assert len(set(ages)) > 30, "ages spread over the whole depth, not one for all"
+    assert sum(ages) == sum(len(orjson.loads(body)["points"]) for body in bodies)
+    assert all(len(orjson.loads(body)["points"]) <= 500 for body in bodies)
+    for times in stamps.values():
+        assert times == [10_000.0 - 0.5 * back for back in range(len(times), 0, -1)]
