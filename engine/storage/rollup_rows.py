@@ -397,7 +397,17 @@ def _unnest_upsert(table_name: str) -> TextClause:
 
 async def _oldest_source_ms(conn: AsyncConnection, level: Level) -> int | None:
     if level is Level.RAW:
-        oldest = await conn.scalar(select(func.min(metric_points.c.ts)))
+        # each series' first point through the (series, ts) key: min(ts) over the table would read
+        # every point (on PostgreSQL a parallel scan that took both cores from ingestion for 0.3 s
+        # at 5 million points, in the first run after the service starts on a fresh database)
+        first = (
+            select(metric_points.c.ts)
+            .where(metric_points.c.series_id == metric_series.c.id)
+            .order_by(metric_points.c.ts)
+            .limit(1)
+            .scalar_subquery()
+        )
+        oldest = await conn.scalar(select(func.min(first)).select_from(metric_series))
         return None if oldest is None else int(oldest)
     oldest = await conn.scalar(select(func.min(TABLES[level].c.bucket)))
     return None if oldest is None else int(oldest) * 1000
