@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -57,6 +58,12 @@ TABLES: dict[Level, Table] = {Level.M5: rollup_5m, Level.H1: rollup_1h, Level.D1
 # any constant works as long as nothing else in the database uses it: "nocbot" in ASCII
 LOCK_KEY = 0x6E6F63626F74
 
+# The service's rollup works at most this share of the time, resting between chunks: a completed
+# 5-minute bucket at 100,000 points/s is 30 million points, ~35 s of work at full speed (more while
+# ingestion runs), and on a 2-core machine a 300 s run's ingestion p99 was 90 ms with it flat out,
+# 48 and 67 ms with it paced (README, Performance). At a quarter a full bucket takes ~140 s of the
+# 300 s before the next one completes. `nocbot rollup` (a backfill) works flat out.
+SERVICE_DUTY = 0.25
 _SERIES_CHUNK = 200
 # Rows read per transaction: windows of time grow while reads stay well below this and shrink when
 # above, so sparse history is swept in a few large steps and dense recent data in small ones.
@@ -88,12 +95,20 @@ async def read_watermarks(conn: AsyncConnection) -> dict[Level, int]:
 
 
 async def roll_up(
-    conn: AsyncConnection, now: datetime, config: RollupConfig = DEFAULT_CONFIG, since: datetime | None = None
+    conn: AsyncConnection,
+    now: datetime,
+    config: RollupConfig = DEFAULT_CONFIG,
+    since: datetime | None = None,
+    *,
+    duty: float = 1.0,
 ) -> RollupReport:
     """Roll every level up to its last bucket complete at `now`; `since` forces a recompute from then.
 
-    `conn` must not be inside a transaction: this opens its own, one per chunk of work.
+    `conn` must not be inside a transaction: this opens its own, one per chunk of work. `duty` (0–1]:
+    the share of the time to work, resting between chunks the rest of it (see `SERVICE_DUTY`).
     """
+    if not 0 < duty <= 1:
+        raise ValueError(f"duty must be in (0, 1], not {duty}")
     now_ms = to_epoch_us(now) // 1000
     lateness = ms(config.lateness)
     async with conn.begin():
@@ -131,7 +146,7 @@ async def roll_up(
         spans = bucket_spans(level, [(start, until), *dirty], until)
         written = 0
         for span_start, span_end in spans:
-            written += await _recompute(conn, level, series_ids, span_start, span_end)
+            written += await _recompute(conn, level, series_ids, span_start, span_end, duty)
         report.rows_written[level.label] = written
         if spans:
             report.recomputed_from[level.label] = _datetime(spans[0][0], now)
@@ -247,7 +262,7 @@ async def run_rollups(
             async with rollup_lock(engine) as conn:
                 if conn is not None:
                     now = clock.now()
-                    report = await roll_up(conn, now, config)
+                    report = await roll_up(conn, now, config, duty=SERVICE_DUTY)
                     log.debug("rollup done", extra={"rows": report.rows_written})
                     if last_prune is None or now - last_prune >= prune_every:
                         pruned = await prune(conn, now, config)
@@ -259,8 +274,13 @@ async def run_rollups(
             await asyncio.wait_for(stop.wait(), timeout=every.total_seconds())
 
 
+def rest_after(busy: float, duty: float) -> float:
+    """Seconds to rest after `busy` seconds of work so that work takes `duty` of the time."""
+    return busy * (1 / duty - 1)
+
+
 async def _recompute(
-    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, end: int
+    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, end: int, duty: float = 1.0
 ) -> int:
     """Recompute `level`'s buckets in [start, end) (both aligned to it) from the finer level."""
     written = 0
@@ -269,6 +289,7 @@ async def _recompute(
         window, window_start = _FIRST_WINDOW[level], start
         while window_start < end:
             window_end = min(window_start + window, end)
+            began = time.perf_counter()
             async with conn.begin():
                 source = await _read_source(conn, level.source, chunk, window_start, window_end)
                 # up to _ROW_BUDGET rows of numpy work: in a thread, so requests are served meanwhile
@@ -278,6 +299,8 @@ async def _recompute(
                 else:
                     rows, read = await asyncio.to_thread(merge_buckets, source, level), len(source)
                 written += await _upsert(conn, TABLES[level], rows)
+            if duty < 1:
+                await asyncio.sleep(rest_after(time.perf_counter() - began, duty))
             window_start = window_end
             # windows stay whole multiples of the level's buckets, so no bucket spans two windows
             if read < _ROW_BUDGET // 4:

@@ -123,6 +123,41 @@ async def test_every_level_counts_every_point_of_its_complete_buckets_once(engin
     assert found["raw"][0] == 2 * 30 * 120
 
 
+async def test_a_paced_run_rests_between_chunks_and_rolls_up_the_same(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's rollup works a share of the time (`duty`), so a large bucket does not hold
+    ingestion up while it is read; what it writes is what a full-speed run writes."""
+    await add_points(engine, NOW - timedelta(hours=30), 30)
+    await run_rollup(engine, NOW)
+    flat_out = await snapshot(engine)
+    async with engine.begin() as conn:
+        for table in TABLES.values():
+            await conn.execute(table.delete())
+        await conn.execute(rollup_state.delete())
+
+    rests: list[float] = []
+    sleep = asyncio.sleep
+
+    async def recorded(seconds: float) -> None:
+        rests.append(seconds)
+        await sleep(0)
+
+    monkeypatch.setattr(rollup_rows.asyncio, "sleep", recorded)
+    async with rollup_lock(engine) as conn:
+        assert conn is not None
+        await roll_up(conn, NOW, duty=0.25)
+    monkeypatch.undo()
+    assert await snapshot(engine) == flat_out
+    assert len(rests) >= 3 and all(r > 0 for r in rests)  # after each chunk, one for each level
+
+
+def test_rest_is_what_makes_work_its_share_of_the_time() -> None:
+    assert rollup_rows.rest_after(0.2, 0.25) == pytest.approx(0.6)
+    assert rollup_rows.rest_after(0.2, 1.0) == 0
+    assert rollup_rows.rest_after(0.1, 0.5) == pytest.approx(0.1)
+
+
 async def test_running_again_changes_nothing(engine: AsyncEngine) -> None:
     await add_points(engine, NOW - timedelta(hours=6), 6)
     await run_rollup(engine, NOW)
