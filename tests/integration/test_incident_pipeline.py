@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from bot.keys import INGEST, STORE
 from bot.settings import Settings
+from engine import ingest as ingest_module
 from engine.clock import FixedClock
 from engine.storage.schema import incidents as incidents_table
 from engine.triage import SCORED_AT_ONCE
@@ -148,6 +149,41 @@ async def test_every_incident_of_a_large_batch_is_scored(client: AppClient) -> N
         detail = await (await client.get(f"/api/v1/incidents/{incident['id']}", headers=auth())).json()
         assert [a["labels"]["service"] for a in detail["alerts"]] == incident["services"]
         assert any(event["kind"] == "prioritized" for event in detail["timeline"])
+
+
+async def test_the_clock_scores_throttled_growth_in_pieces_letting_alert_batches_in_between(
+    client: AppClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a flood the catch-up is tens of large incidents (0.3 s): scored all under the
+    correlator's lock, an alert batch arriving meanwhile waited for all of it."""
+    batch = [
+        alert(f"Outage{n}", f"svc-{n}", "2026-11-11T11:58:00Z", fp=f"o{n}", instance=f"node-{n}")
+        for n in range(SCORED_AT_ONCE * 2 + 3)
+    ]
+    await client.post("/api/v1/alerts/alertmanager", json=am(batch), headers=auth())
+    ingest = client.app[INGEST]
+    throttled = {i["id"] for i in await incidents(client)}
+    ingest._unscored = set(throttled)  # as a flood's throttling leaves them
+    scored: list[str] = []  # in order: the clock's pieces, and the late batch's own scoring
+    late: list[asyncio.Task[Any]] = []
+    real_prioritize = ingest_module.prioritize
+
+    async def watched(conn: Any, incident_ids: Any, **kwargs: Any) -> Any:
+        ids = set(incident_ids)
+        scored.append(f"piece of {len(ids)}" if ids <= throttled else "late batch")
+        if len(scored) == 1:  # an alert batch arrives while the first piece is scored
+            body = am([alert("Late", "svc-late", "2026-11-11T11:59:00Z", fp="late", instance="x")])
+            post = client.post("/api/v1/alerts/alertmanager", json=body, headers=auth())
+            late.append(asyncio.create_task(post))
+            await asyncio.sleep(0.05)
+        return await real_prioritize(conn, incident_ids, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "prioritize", watched)
+    await ingest.tick()
+    assert (await late[0]).status == 200
+    piece = f"piece of {SCORED_AT_ONCE}"
+    assert scored == [piece, "late batch", piece, "piece of 3"]  # decided between the pieces
+    assert not ingest._unscored
 
 
 async def test_restart_restores_open_incidents(
