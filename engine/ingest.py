@@ -338,7 +338,11 @@ class IngestService:
         # of incidents of ~150 alerts (0.3 s), and alert batches are decided between the pieces
         # instead of waiting for all of it
         for first in range(0, len(catch_up), SCORED_AT_ONCE):
-            scored = await self._score_now(set(catch_up[first : first + SCORED_AT_ONCE]))
+            try:
+                scored = await self._score_now(set(catch_up[first : first + SCORED_AT_ONCE]))
+            except BaseException:
+                self._unscored.update(catch_up[first:])  # the next tick tries them again
+                raise
             changes.reprioritized |= scored.reprioritized
         return changes
 

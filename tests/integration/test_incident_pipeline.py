@@ -186,6 +186,36 @@ async def test_the_clock_scores_throttled_growth_in_pieces_letting_alert_batches
     assert not ingest._unscored
 
 
+async def test_pieces_the_clock_could_not_score_wait_for_its_next_tick(
+    client: AppClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = [
+        alert(f"Outage{n}", f"svc-{n}", "2026-11-11T11:58:00Z", fp=f"o{n}", instance=f"node-{n}")
+        for n in range(SCORED_AT_ONCE * 2 + 3)
+    ]
+    await client.post("/api/v1/alerts/alertmanager", json=am(batch), headers=auth())
+    ingest = client.app[INGEST]
+    throttled = sorted(i["id"] for i in await incidents(client))
+    ingest._unscored = set(throttled)
+    calls = 0
+    real_prioritize = ingest_module.prioritize
+
+    async def failing_second(conn: Any, incident_ids: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("database went away")
+        return await real_prioritize(conn, incident_ids, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "prioritize", failing_second)
+    with pytest.raises(OSError):
+        await ingest.tick()
+    assert ingest._unscored == set(throttled[SCORED_AT_ONCE:])  # the first piece was scored
+    monkeypatch.setattr(ingest_module, "prioritize", real_prioritize)
+    await ingest.tick()
+    assert not ingest._unscored
+
+
 async def test_restart_restores_open_incidents(
     make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock, tmp_path: Path
 ) -> None:
