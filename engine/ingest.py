@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -316,49 +317,26 @@ class IngestService:
         whose scoring was throttled during a flood is scored."""
         if not self.deciding:
             return IncidentChanges()
-        async with self._lock:
-            if self._stale:
-                await self.start()
-            now = self.clock.now()
-            changes = IncidentChanges()
-            try:
-                async with self.store.transaction() as conn:
-                    turn = await self._take_turn(conn)
-                    for closure in self.correlator.tick(now):
-                        await self._close(conn, closure, now, changes)
-                    await self._show(conn, changes, now)
-                    self._end_turn(turn)
-            except BaseException:
-                await self._recover()
-                raise
-            catch_up = sorted(i for i in self._unscored if i not in changes.closed)
-            self._unscored.clear()
+        changes = IncidentChanges()
+        async with self._turn() as (conn, now):
+            for closure in self.correlator.tick(now):
+                await self._close(conn, closure, now, changes)
+            await self._show(conn, changes, now)
+        catch_up = sorted(i for i in self._unscored if i not in changes.closed)
+        self._unscored.clear()
         self._notify(changes)
         # a piece at a time, each in its own turn of the lock: after a flood the catch-up is tens
         # of incidents of ~150 alerts (0.3 s), and alert batches are decided between the pieces
         # instead of waiting for all of it
         for first in range(0, len(catch_up), SCORED_AT_ONCE):
+            piece = set(catch_up[first : first + SCORED_AT_ONCE])
+            scored = IncidentChanges()
             try:
-                scored = await self._score_now(set(catch_up[first : first + SCORED_AT_ONCE]))
-            except BaseException:
-                self._unscored.update(catch_up[first:])  # the next tick tries them again
-                raise
-            changes.reprioritized |= scored.reprioritized
-        return changes
-
-    async def _score_now(self, incident_ids: set[int]) -> IncidentChanges:
-        async with self._lock:
-            if self._stale:
-                await self.start()
-            now = self.clock.now()
-            changes = IncidentChanges()
-            try:
-                async with self.store.transaction() as conn:
-                    turn = await self._take_turn(conn)
-                    changes.reprioritized |= set(
+                async with self._turn() as (conn, now):
+                    scored.reprioritized |= set(
                         await prioritize(
                             conn,
-                            incident_ids,
+                            piece,
                             correlator=self.correlator,
                             scorer=self.scorer,
                             catalog=self.catalog,
@@ -367,14 +345,32 @@ class IngestService:
                             previous=self._assessments,
                         )
                     )
-                    self._mark_scored(incident_ids, now)
-                    await self._show(conn, changes, now)
+                    self._mark_scored(piece, now)
+                    await self._show(conn, scored, now)
+            except BaseException:
+                self._unscored.update(catch_up[first:])  # the next tick tries them again
+                raise
+            self._notify(scored)
+            changes.reprioritized |= scored.reprioritized
+        return changes
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[tuple[AsyncConnection, datetime]]:
+        """A decision of its own (not an alert batch's): under the correlator lock, with a current
+        correlator, in one transaction that takes the writer turn; a failure rebuilds memory from
+        the database. Yields the connection and the time of the decision."""
+        async with self._lock:
+            if self._stale:
+                await self.start()
+            now = self.clock.now()
+            try:
+                async with self.store.transaction() as conn:
+                    turn = await self._take_turn(conn)
+                    yield conn, now
                     self._end_turn(turn)
             except BaseException:
                 await self._recover()
                 raise
-        self._notify(changes)
-        return changes
 
     async def silence(self, silence: Silence) -> int:
         """Store a silence and apply it to alerts from now on; returns its id."""
