@@ -516,6 +516,23 @@ async def main(args: argparse.Namespace) -> None:
         f"{datetime.now(UTC):%Y-%m-%d} · {args.seconds:.0f} s per phase, concurrency {args.concurrency}"
         + (f" · points sent at {args.point_rate:,.0f}/s" if args.point_rate else "")
         + (f" · alerts sent at {args.alert_rate:,.0f}/s" if args.alert_rate else "")
+        + writeback_setting()
+    )
+
+
+def writeback_setting() -> str:
+    """The kernel's background writeback threshold: at its default (10 % of RAM) PostgreSQL's
+    extended files are written back every 30 s in one burst, which stalls commits (README)."""
+    vm = Path("/proc/sys/vm")
+    try:
+        size = int((vm / "dirty_background_bytes").read_text())
+        ratio = int((vm / "dirty_background_ratio").read_text())
+    except (OSError, ValueError):
+        return ""
+    return (
+        f" · background writeback from {size / 2**20:.0f} MiB"
+        if size
+        else f" · background writeback from {ratio} % of RAM"
     )
 
 

@@ -94,6 +94,7 @@ DECIDER_POLL_SECONDS = 0.1  # how soon a batch queued by another replica is deci
 DECIDER_CHECK_SECONDS = 1.0  # how soon a replica takes over when the decider is gone
 DETECTOR_SAVE_SECONDS = 60
 DETECTOR_SHUTDOWN_BUDGET = 20.0
+DETECTION_SHUTDOWN_BUDGET = 10.0  # a full backlog is detected in well under a second
 
 
 def create_app(
@@ -213,9 +214,11 @@ async def _detector_state(app: web.Application) -> AsyncIterator[None]:
     """Splits the metric series between replicas (each detected once) and saves what the detector
     learned, so a restart or a take-over resumes every baseline where it was."""
     ingest = app[INGEST]
-    if ingest.watch is None:
+    detection = ingest.detection
+    if ingest.watch is None or detection is None:
         yield
         return
+    detection.subscribe(app[TELEMETRY].detected)
     partitions = DetectorPartitions(ingest.store, ingest.watch, ingest.alerts)
     await partitions.start()
     app[DETECTOR_PARTITIONS] = partitions
@@ -235,6 +238,11 @@ async def _detector_state(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(save_periodically(), name="detector-state"),
     ]
     yield
+    # requests are drained by now: what they stored is detected before the state is saved
+    try:
+        await asyncio.wait_for(detection.settled(), DETECTION_SHUTDOWN_BUDGET)
+    except TimeoutError:
+        log.warning("point batches left undetected at shutdown", extra={"batches": detection.backlog})
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     try:

@@ -29,6 +29,7 @@ from engine.clustering.dedup import AlertKey, InstanceOutcome
 from engine.clustering.editing import CorrectionError
 from engine.clustering.records import Decision, IncidentClosure, StoredIncident
 from engine.clustering.silences import Silence
+from engine.detection_feed import DetectionFeed
 from engine.models import Alert, ChangeEvent, PointBatch
 from engine.scoring import PriorityAssessment, PriorityScorer
 from engine.storage import (
@@ -96,6 +97,13 @@ class IngestService:
         # cards are redrawn through the outbox in the same transaction as the change they show
         self.timeline = timeline or Timeline()
         self.watch = watch
+        # the alerts the watch raises are queued for the decider: a points request never waits for
+        # clustering, scoring and redraws (nor, since the feed, for the detector)
+        self.detection = (
+            DetectionFeed(store.engine, watch, lambda raised: self.alerts(raised, queue=True))
+            if watch is not None
+            else None
+        )
         self.clock = clock
         self.scorer = scorer
         self.catalog = catalog
@@ -400,7 +408,8 @@ class IngestService:
             return await silence_rows.current_silences(conn, self.clock.now())
 
     async def points(self, batch: PointBatch) -> PointIngestResult:
-        """Store the points, run them through the detector, and send what it raises down the alert path.
+        """Store the points and put them on the detection feed (detected after the answer, in order;
+        what the detector raises goes down the alert path).
 
         A live feed's points are new, so they are first stored as such (COPY on PostgreSQL); a batch
         holding a point already stored is rolled back whole and stored again, skipping those. After
@@ -429,9 +438,8 @@ class IngestService:
             stored = await metric_rows.insert_points(
                 conn, series_ids, batch, fresh=fresh, late_before=metric_rows.late_threshold(now)
             )
-            raised = await self.watch.observe(conn, batch, series_ids) if self.watch else []
-        if raised:
-            await self.alerts(raised, queue=True)
+        if self.detection is not None:
+            await self.detection.put(batch, series_ids)
         return PointIngestResult(stored=stored, duplicates=len(batch) - stored, series_ids=series_ids)
 
     async def changes(self, batch: Sequence[ChangeEvent]) -> int:

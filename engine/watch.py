@@ -93,10 +93,21 @@ class MetricWatch:
         self._dirty: set[int] = set()  # slots learned from since the last save
         self._lock = asyncio.Lock()
 
-    async def observe(self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int]) -> list[Alert]:
+    async def observe(
+        self,
+        conn: AsyncConnection,
+        batch: PointBatch,
+        series_ids: list[int],
+        *,
+        sent: Callable[[], None] = lambda: None,
+    ) -> list[Alert]:
         """Score the points (already stored) and return the alerts their series' episodes raise or
-        end; points of series another replica detects are handed over to it instead."""
+        end; points of series another replica detects are handed over to it instead.
+
+        `sent` is called once the points are in the detector's queue (or handed over): from then on
+        the next batch can be sent, and it will be scored after this one."""
         if not len(batch):
+            sent()
             return []
         async with self._lock:
             point_series = np.asarray(series_ids, dtype=np.int64)[
@@ -119,6 +130,7 @@ class MetricWatch:
             # the series by id are needed only for series new to this process: built only then
             points = _Points(point_series, ts, values, functools.partial(_by_id, series_ids, batch.series))
             scoring = await self._send_anew_if_lost(conn, points)
+        sent()
         # awaited with the lock released: the next batches are sent to the detector meanwhile
         try:
             return await self._alerts(conn, scoring)

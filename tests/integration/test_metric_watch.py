@@ -25,6 +25,10 @@ async def send(client: AppClient, points: list[dict[str, Any]]) -> None:
     for offset in range(0, len(points), 500):
         response = await client.post("/api/v1/metrics", json=points[offset : offset + 500], headers=auth())
         assert response.status == 200, await response.text()
+    # answered once stored: the detector takes the points after the answer
+    detection = client.app[INGEST].detection
+    assert detection is not None
+    await detection.settled()
 
 
 async def alerts_named(client: AppClient, name: str) -> list[dict[str, Any]]:
@@ -95,6 +99,35 @@ async def test_a_spike_raises_one_anomaly_alert_that_resolves(client: AppClient)
     assert settled[anomaly["id"]]["status"] == "resolved"
 
 
+async def test_a_points_request_is_answered_before_its_points_are_detected(client: AppClient) -> None:
+    rng = random.Random(5)
+    labels = {"service": "checkout", "host": "web-3"}
+
+    def points(first: int, count: int, level: float) -> list[dict[str, Any]]:
+        return [
+            {"metric": "latency_ms", "labels": labels, "ts": START + i * 60, "value": level + rng.gauss(0, 3)}
+            for i in range(first, first + count)
+        ]
+
+    await send(client, points(0, 1500, 120))
+    before = {a["id"] for a in await alerts_named(client, "MetricAnomaly")}
+    watch, detection = client.app[INGEST].watch, client.app[INGEST].detection
+    assert watch is not None and detection is not None
+    async with watch._lock:  # the detector is busy: the spike is stored and answered all the same
+        response = await asyncio.wait_for(
+            client.post("/api/v1/metrics", json=points(1500, 5, 900), headers=auth()), timeout=10
+        )
+        assert response.status == 200 and (await response.json())["stored"] == 5
+        assert detection.backlog == 1
+        assert [a for a in await alerts_named(client, "MetricAnomaly") if a["id"] not in before] == []
+    await detection.settled()
+    raised = [a for a in await alerts_named(client, "MetricAnomaly") if a["id"] not in before]
+    assert len(raised) == 1 and raised[0]["status"] == "firing"
+    telemetry = await (await client.get("/metrics")).text()
+    assert "nocbot_detection_lag_seconds_count" in telemetry
+    assert "nocbot_detection_failures_total 0.0" in telemetry
+
+
 async def test_a_disk_fill_is_predicted_before_it_breaches(
     make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
 ) -> None:
@@ -139,15 +172,15 @@ async def test_detector_state_is_saved_on_shutdown(
     make_client: Callable[..., Awaitable[AppClient]], settings: Settings, clock: FixedClock
 ) -> None:
     client = await make_client(settings, clock)
-    await send(
-        client,
-        [
-            {"metric": "cpu", "labels": {"host": f"h{i % 3}"}, "ts": START + i, "value": 1.0}
-            for i in range(30)
-        ],
-    )
+    points = [
+        {"metric": "cpu", "labels": {"host": f"h{i % 3}"}, "ts": START + i, "value": 1.0} for i in range(30)
+    ]
+    response = await client.post("/api/v1/metrics", json=points, headers=auth())
+    assert response.status == 200
     store = client.app[STORE]
-    await client.close()  # runs cleanup_ctx: the detector saves what it learned
+    # runs cleanup_ctx: the points answered but not yet detected are detected, and what the
+    # detector learned is saved
+    await client.close()
     async with store.engine.connect() as conn:
         saved = (await conn.execute(select(func.count()).select_from(detector_state))).scalar_one()
     assert saved == 3
