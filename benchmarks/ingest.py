@@ -385,6 +385,7 @@ async def main(args: argparse.Namespace) -> None:
     if url is None:
         process, url = start_server(args.db)
         server_pid = process.pid
+    lag = ""
     try:
         seed = int(time.time()) % 60000
         wanted = {phase.strip() for phase in args.phases.split(",")}
@@ -478,6 +479,7 @@ async def main(args: argparse.Namespace) -> None:
                 # the next phase must not pay for this one's decisions, and the rate decided counts
                 result.settle = await queue_drained(args.db)
             results.append(result)
+        lag = await detection_lag(url)
     finally:
         if process is not None:
             process.terminate()
@@ -518,6 +520,30 @@ async def main(args: argparse.Namespace) -> None:
         + (f" · alerts sent at {args.alert_rate:,.0f}/s" if args.alert_rate else "")
         + writeback_setting()
     )
+    if lag:
+        console.print(lag)
+
+
+async def detection_lag(url: str) -> str:
+    """The server's detection lag (points stored → their alerts raised) over the whole run, read
+    from its histogram on /metrics: quantiles as the bucket bound they fall under."""
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
+        text = await response.text()
+    buckets: list[tuple[float, float]] = []
+    for line in text.splitlines():
+        if line.startswith("nocbot_detection_lag_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return ""
+
+    def under(q: float) -> str:
+        bound = next(b for b, count in buckets if count >= q * total)
+        return f"≤ {bound * 1000:.0f} ms" if bound != float("inf") else f"> {buckets[-2][0]:.0f} s"
+
+    quantiles = f"p50 {under(0.5)}, p99 {under(0.99)}, max {under(1.0)}"
+    return f"detection lag over {total:,.0f} point batches: {quantiles}"
 
 
 def writeback_setting() -> str:
