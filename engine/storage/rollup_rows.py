@@ -64,6 +64,10 @@ LOCK_KEY = 0x6E6F63626F74
 # 48 and 67 ms with it paced (README, Performance). At a quarter a full bucket takes ~140 s of the
 # 300 s before the next one completes. `nocbot rollup` (a backfill) works flat out.
 SERVICE_DUTY = 0.25
+# ... and reads 25 series at a time: at 100,000 points/s a bucket of 200 series is 600,000 points,
+# half a second of both cores (PostgreSQL reading, this process summarizing) that requests then
+# waited behind; 25 series are ~60 ms of it (README, Performance)
+SERVICE_SERIES_AT_ONCE = 25
 _SERIES_CHUNK = 200
 # Rows read per transaction: windows of time grow while reads stay well below this and shrink when
 # above, so sparse history is swept in a few large steps and dense recent data in small ones.
@@ -101,6 +105,7 @@ async def roll_up(
     since: datetime | None = None,
     *,
     duty: float = 1.0,
+    series_at_once: int = _SERIES_CHUNK,
 ) -> RollupReport:
     """Roll every level up to its last bucket complete at `now`; `since` forces a recompute from then.
 
@@ -146,7 +151,9 @@ async def roll_up(
         spans = bucket_spans(level, [(start, until), *dirty], until)
         written = 0
         for span_start, span_end in spans:
-            written += await _recompute(conn, level, series_ids, span_start, span_end, duty)
+            written += await _recompute(
+                conn, level, series_ids, span_start, span_end, duty=duty, series_at_once=series_at_once
+            )
         report.rows_written[level.label] = written
         if spans:
             report.recomputed_from[level.label] = _datetime(spans[0][0], now)
@@ -262,7 +269,9 @@ async def run_rollups(
             async with rollup_lock(engine) as conn:
                 if conn is not None:
                     now = clock.now()
-                    report = await roll_up(conn, now, config, duty=SERVICE_DUTY)
+                    report = await roll_up(
+                        conn, now, config, duty=SERVICE_DUTY, series_at_once=SERVICE_SERIES_AT_ONCE
+                    )
                     log.debug("rollup done", extra={"rows": report.rows_written})
                     if last_prune is None or now - last_prune >= prune_every:
                         pruned = await prune(conn, now, config)
@@ -280,12 +289,19 @@ def rest_after(busy: float, duty: float) -> float:
 
 
 async def _recompute(
-    conn: AsyncConnection, level: Level, series_ids: Sequence[int], start: int, end: int, duty: float = 1.0
+    conn: AsyncConnection,
+    level: Level,
+    series_ids: Sequence[int],
+    start: int,
+    end: int,
+    *,
+    duty: float = 1.0,
+    series_at_once: int = _SERIES_CHUNK,
 ) -> int:
     """Recompute `level`'s buckets in [start, end) (both aligned to it) from the finer level."""
     written = 0
-    for chunk_start in range(0, len(series_ids), _SERIES_CHUNK):
-        chunk = series_ids[chunk_start : chunk_start + _SERIES_CHUNK]
+    for chunk_start in range(0, len(series_ids), series_at_once):
+        chunk = series_ids[chunk_start : chunk_start + series_at_once]
         window, window_start = _FIRST_WINDOW[level], start
         while window_start < end:
             window_end = min(window_start + window, end)

@@ -152,6 +152,39 @@ async def test_a_paced_run_rests_between_chunks_and_rolls_up_the_same(
     assert len(rests) >= 3 and all(r > 0 for r in rests)  # after each chunk, one for each level
 
 
+async def test_a_run_a_series_at_a_time_rests_after_each_and_rolls_up_the_same(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service reads a few series at a time (`series_at_once`): shorter pieces of work, each
+    followed by its rest, so that no piece holds both cores for long."""
+    await add_points(engine, NOW - timedelta(hours=30), 30)
+    await run_rollup(engine, NOW)
+    flat_out = await snapshot(engine)
+
+    async def rests_of_a_run(series_at_once: int) -> int:
+        async with engine.begin() as conn:
+            for table in TABLES.values():
+                await conn.execute(table.delete())
+            await conn.execute(rollup_state.delete())
+        rests: list[float] = []
+        sleep = asyncio.sleep
+
+        async def recorded(seconds: float) -> None:
+            rests.append(seconds)
+            await sleep(0)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(rollup_rows.asyncio, "sleep", recorded)
+            async with rollup_lock(engine) as conn:
+                assert conn is not None
+                await roll_up(conn, NOW, duty=0.25, series_at_once=series_at_once)
+        assert await snapshot(engine) == flat_out
+        return len(rests)
+
+    together, one_at_a_time = await rests_of_a_run(200), await rests_of_a_run(1)
+    assert one_at_a_time == 2 * together  # two series: each piece of work is read series by series
+
+
 def test_rest_is_what_makes_work_its_share_of_the_time() -> None:
     assert rollup_rows.rest_after(0.2, 0.25) == pytest.approx(0.6)
     assert rollup_rows.rest_after(0.2, 1.0) == 0
