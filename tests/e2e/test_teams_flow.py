@@ -34,6 +34,7 @@ from tests.integration.test_teams_surface import (
     activity,
     bot_added,
     teams_settings,
+    wait_for_channels,
 )
 
 
@@ -113,6 +114,8 @@ async def test_a_teams_acknowledge_shows_on_the_teams_and_the_slack_card(
         response = await client.post(MESSAGES, json=bot_added(teams), headers=headers)
         assert response.status == 202
         await teams.wait_until(lambda: bool(teams.calls_of("channels")), within=10)
+        # stored after the channel list came back: a card routed before that waits minutes for it
+        await wait_for_channels(client.app[STORE], 3)
 
         await send_alerts(client, [alert("CheckoutLatencyHigh", "checkout", "co-1", minutes_ago=2)])
         await teams.wait_until(lambda: len(teams.posts(INCIDENTS)) == 1, within=20)

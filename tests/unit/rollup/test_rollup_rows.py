@@ -413,10 +413,10 @@ async def test_a_run_that_fails_keeps_the_late_points_for_the_next(
     await feed(engine, [cpu(NOW - timedelta(hours=2), 1000.0)], NOW)
     original = rollup_rows._recompute
 
-    async def crash_at_1h(conn: AsyncConnection, level: Level, *args: Any) -> int:
+    async def crash_at_1h(conn: AsyncConnection, level: Level, *args: Any, **kwargs: Any) -> int:
         if level is Level.H1:
             raise OSError("killed")
-        return await original(conn, level, *args)
+        return await original(conn, level, *args, **kwargs)
 
     monkeypatch.setattr(rollup_rows, "_recompute", crash_at_1h)
     with pytest.raises(OSError):
