@@ -65,8 +65,8 @@ LOCK_KEY = 0x6E6F63626F74
 # 300 s before the next one completes. `nocbot rollup` (a backfill) works flat out.
 SERVICE_DUTY = 0.25
 # ... and reads 25 series at a time: at 100,000 points/s a bucket of 200 series is 600,000 points,
-# half a second of both cores (PostgreSQL reading, this process summarizing) that requests then
-# waited behind; 25 series are ~60 ms of it (README, Performance)
+# about half a second of both cores (PostgreSQL reading, this process summarizing) that requests
+# then waited behind; 25 series are an eighth of that (README, Performance)
 SERVICE_SERIES_AT_ONCE = 25
 _SERIES_CHUNK = 200
 # Rows read per transaction: windows of time grow while reads stay well below this and shrink when
