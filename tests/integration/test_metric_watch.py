@@ -31,6 +31,20 @@ async def send(client: AppClient, points: list[dict[str, Any]]) -> None:
     await detection.settled()
 
 
+def latency_minutes(
+    rng: random.Random, labels: dict[str, str]
+) -> Callable[[int, int, float], list[dict[str, Any]]]:
+    """Points of one latency series a minute apart: (first minute, how many, level) → points."""
+
+    def points(first: int, count: int, level: float) -> list[dict[str, Any]]:
+        return [
+            {"metric": "latency_ms", "labels": labels, "ts": START + i * 60, "value": level + rng.gauss(0, 3)}
+            for i in range(first, first + count)
+        ]
+
+    return points
+
+
 async def alerts_named(client: AppClient, name: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = (
         await (await client.get("/api/v1/alerts?limit=1000", headers=auth())).json()
@@ -100,14 +114,7 @@ async def test_a_spike_raises_one_anomaly_alert_that_resolves(client: AppClient)
 
 
 async def test_a_points_request_is_answered_before_its_points_are_detected(client: AppClient) -> None:
-    rng = random.Random(5)
-    labels = {"service": "checkout", "host": "web-3"}
-
-    def points(first: int, count: int, level: float) -> list[dict[str, Any]]:
-        return [
-            {"metric": "latency_ms", "labels": labels, "ts": START + i * 60, "value": level + rng.gauss(0, 3)}
-            for i in range(first, first + count)
-        ]
+    points = latency_minutes(random.Random(5), {"service": "checkout", "host": "web-3"})
 
     await send(client, points(0, 1500, 120))
     before = {a["id"] for a in await alerts_named(client, "MetricAnomaly")}
@@ -189,14 +196,7 @@ async def test_detector_state_is_saved_on_shutdown(
 async def test_a_killed_detector_worker_is_replaced_and_series_resume_from_their_saved_state(
     client: AppClient,
 ) -> None:
-    rng = random.Random(11)
-    labels = {"service": "checkout", "host": "web-2"}
-
-    def points(first: int, count: int, level: float) -> list[dict[str, Any]]:
-        return [
-            {"metric": "latency_ms", "labels": labels, "ts": START + i * 60, "value": level + rng.gauss(0, 3)}
-            for i in range(first, first + count)
-        ]
+    points = latency_minutes(random.Random(11), {"service": "checkout", "host": "web-2"})
 
     await send(client, points(0, 1500, 120))
     before = {a["id"] for a in await alerts_named(client, "MetricAnomaly")}

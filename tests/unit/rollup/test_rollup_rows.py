@@ -123,19 +123,14 @@ async def test_every_level_counts_every_point_of_its_complete_buckets_once(engin
     assert found["raw"][0] == 2 * 30 * 120
 
 
-async def test_a_paced_run_rests_between_chunks_and_rolls_up_the_same(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The service's rollup works a share of the time (`duty`), so a large bucket does not hold
-    ingestion up while it is read; what it writes is what a full-speed run writes."""
-    await add_points(engine, NOW - timedelta(hours=30), 30)
-    await run_rollup(engine, NOW)
-    flat_out = await snapshot(engine)
+async def paced_run_rests(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, **paced: Any) -> list[float]:
+    """Roll up again from nothing with `roll_up(..., **paced)`: the rests it took (none slept), after
+    checking it wrote what the run before it wrote."""
+    before = await snapshot(engine)
     async with engine.begin() as conn:
         for table in TABLES.values():
             await conn.execute(table.delete())
         await conn.execute(rollup_state.delete())
-
     rests: list[float] = []
     sleep = asyncio.sleep
 
@@ -143,12 +138,23 @@ async def test_a_paced_run_rests_between_chunks_and_rolls_up_the_same(
         rests.append(seconds)
         await sleep(0)
 
-    monkeypatch.setattr(rollup_rows.asyncio, "sleep", recorded)
-    async with rollup_lock(engine) as conn:
-        assert conn is not None
-        await roll_up(conn, NOW, duty=0.25)
-    monkeypatch.undo()
-    assert await snapshot(engine) == flat_out
+    with monkeypatch.context() as patched:
+        patched.setattr(rollup_rows.asyncio, "sleep", recorded)
+        async with rollup_lock(engine) as conn:
+            assert conn is not None
+            await roll_up(conn, NOW, **paced)
+    assert await snapshot(engine) == before
+    return rests
+
+
+async def test_a_paced_run_rests_between_chunks_and_rolls_up_the_same(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's rollup works a share of the time (`duty`), so a large bucket does not hold
+    ingestion up while it is read; what it writes is what a full-speed run writes."""
+    await add_points(engine, NOW - timedelta(hours=30), 30)
+    await run_rollup(engine, NOW)
+    rests = await paced_run_rests(engine, monkeypatch, duty=0.25)
     assert len(rests) >= 3 and all(r > 0 for r in rests)  # after each chunk, one for each level
 
 
@@ -159,30 +165,9 @@ async def test_a_run_a_series_at_a_time_rests_after_each_and_rolls_up_the_same(
     followed by its rest, so that no piece holds both cores for long."""
     await add_points(engine, NOW - timedelta(hours=30), 30)
     await run_rollup(engine, NOW)
-    flat_out = await snapshot(engine)
-
-    async def rests_of_a_run(series_at_once: int) -> int:
-        async with engine.begin() as conn:
-            for table in TABLES.values():
-                await conn.execute(table.delete())
-            await conn.execute(rollup_state.delete())
-        rests: list[float] = []
-        sleep = asyncio.sleep
-
-        async def recorded(seconds: float) -> None:
-            rests.append(seconds)
-            await sleep(0)
-
-        with monkeypatch.context() as patched:
-            patched.setattr(rollup_rows.asyncio, "sleep", recorded)
-            async with rollup_lock(engine) as conn:
-                assert conn is not None
-                await roll_up(conn, NOW, duty=0.25, series_at_once=series_at_once)
-        assert await snapshot(engine) == flat_out
-        return len(rests)
-
-    together, one_at_a_time = await rests_of_a_run(200), await rests_of_a_run(1)
-    assert one_at_a_time == 2 * together  # two series: each piece of work is read series by series
+    together = await paced_run_rests(engine, monkeypatch, duty=0.25, series_at_once=200)
+    one_at_a_time = await paced_run_rests(engine, monkeypatch, duty=0.25, series_at_once=1)
+    assert len(one_at_a_time) == 2 * len(together)  # two series: each piece is read series by series
 
 
 def test_rest_is_what_makes_work_its_share_of_the_time() -> None:
