@@ -15,6 +15,7 @@ import functools
 import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,11 @@ PREDICTED_BREACH = "PredictedBreach"
 SEVERE_SCORE = 0.95  # a tail probability around 1e-7.6 on the detector's scale
 SAVE_BATCH = 2_000  # series per save: bounded work per minute even with 100k series
 SAVE_CHUNK = 200  # rows per statement when states are saved (a series' state is ~2 KB)
+
+# a connection in a transaction, taken for one use (`AsyncEngine.begin`)
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+# when the firing instance of each fingerprint started
+FiringStarts = Callable[[set[str]], Awaitable[dict[str, datetime]]]
 # series encoded per turn of the watch lock: the worker encodes ~0.1–0.25 ms a series, and points
 # wait for it meanwhile (200 at a time held them up to 25–50 ms every minute)
 ENCODE_CHUNK = 40
@@ -95,7 +101,7 @@ class MetricWatch:
 
     async def observe(
         self,
-        conn: AsyncConnection,
+        connect: Connect,
         batch: PointBatch,
         series_ids: list[int],
         *,
@@ -105,7 +111,9 @@ class MetricWatch:
         end; points of series another replica detects are handed over to it instead.
 
         `sent` is called once the points are in the detector's queue (or handed over): from then on
-        the next batch can be sent, and it will be scored after this one."""
+        the next batch can be sent, and it will be scored after this one. A connection is taken
+        from `connect` only while one is used: not while the detector scores, so batches waiting
+        for a busy detector hold none of the connections the points requests need."""
         if not len(batch):
             sent()
             return []
@@ -115,29 +123,32 @@ class MetricWatch:
             ]
             ts = np.asarray(batch.ts, dtype=np.float64)
             values = np.asarray(batch.values, dtype=np.float64)
-            if self.ownership is not None:
-                here = self.ownership.inline_mask(point_series)
-                if not here.all():
-                    elsewhere = ~here
-                    await detector_partition_rows.hand_over(
-                        conn,
-                        self.ownership.partitions_of(point_series[elsewhere]),
-                        point_series[elsewhere],
-                        ts[elsewhere],
-                        values[elsewhere],
-                    )
-                    point_series, ts, values = point_series[here], ts[here], values[here]
-            # the series by id are needed only for series new to this process: built only then
-            points = _Points(point_series, ts, values, functools.partial(_by_id, series_ids, batch.series))
-            scoring = await self._send_anew_if_lost(conn, points)
+            async with connect() as conn:
+                if self.ownership is not None:
+                    here = self.ownership.inline_mask(point_series)
+                    if not here.all():
+                        elsewhere = ~here
+                        await detector_partition_rows.hand_over(
+                            conn,
+                            self.ownership.partitions_of(point_series[elsewhere]),
+                            point_series[elsewhere],
+                            ts[elsewhere],
+                            values[elsewhere],
+                        )
+                        point_series, ts, values = point_series[here], ts[here], values[here]
+                # the series by id are needed only for series new to this process: built only then
+                refs = functools.partial(_by_id, series_ids, batch.series)
+                points = _Points(point_series, ts, values, refs)
+                scoring = await self._send_anew_if_lost(conn, points)
         sent()
+        firing_starts = functools.partial(_firing_starts_connecting, connect)
         # awaited with the lock released: the next batches are sent to the detector meanwhile
         try:
-            return await self._alerts(conn, scoring)
+            return await self._alerts(firing_starts, scoring)
         except DetectorLost:
-            async with self._lock:
+            async with self._lock, connect() as conn:
                 scoring = await self._send_anew_if_lost(conn, points)
-            return await self._alerts(conn, scoring)
+            return await self._alerts(firing_starts, scoring)
 
     async def take_handed_over(self, conn: AsyncConnection, limit: int) -> tuple[int, list[Alert]]:
         """Detect points other replicas handed over for the partitions held here (oldest first);
@@ -200,11 +211,12 @@ class MetricWatch:
             return await self._send(conn, points)
 
     async def _detect_holding_lock(self, conn: AsyncConnection, points: _Points) -> list[Alert]:
+        firing_starts = functools.partial(_firing_starts, conn)
         scoring = await self._send_anew_if_lost(conn, points)
         try:
-            return await self._alerts(conn, scoring)
+            return await self._alerts(firing_starts, scoring)
         except DetectorLost:
-            return await self._alerts(conn, await self._send_anew_if_lost(conn, points))
+            return await self._alerts(firing_starts, await self._send_anew_if_lost(conn, points))
 
     async def _send(self, conn: AsyncConnection, points: _Points) -> _Scoring | None:
         """Send the points to the detector (holding the lock: batches are scored in the order they
@@ -223,14 +235,13 @@ class MetricWatch:
         forecasts = await self._forecasts(conn, slots, points.ts, points.values)
         return _Scoring(events, self._refs, self._series_of, forecasts)
 
-    async def _alerts(self, conn: AsyncConnection, scoring: _Scoring | None) -> list[Alert]:
+    async def _alerts(self, firing_starts: FiringStarts, scoring: _Scoring | None) -> list[Alert]:
         """The alerts a scored batch raises: episodes started or ended, forecasts."""
         if scoring is None:
             return []
         events = await scoring.events
         # the firing instances the ended episodes resolve, in one query (as stored before this batch)
-        started = await _firing_starts(
-            conn,
+        started = await firing_starts(
             {
                 _episode_fingerprint(scoring.refs[event.slot])
                 for event in events
@@ -435,6 +446,14 @@ class _Scoring:
 
 def _episode_fingerprint(ref: SeriesRef) -> str:
     return label_fingerprint({**ref.labels, "alertname": ANOMALY, "metric": ref.metric})
+
+
+async def _firing_starts_connecting(connect: Connect, fingerprints: set[str]) -> dict[str, datetime]:
+    """`_firing_starts` on a connection taken for it, none when no episode ended."""
+    if not fingerprints:
+        return {}
+    async with connect() as conn:
+        return await _firing_starts(conn, fingerprints)
 
 
 async def _firing_starts(conn: AsyncConnection, fingerprints: set[str]) -> dict[str, datetime]:

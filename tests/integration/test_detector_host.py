@@ -13,6 +13,7 @@ import pytest
 
 from engine.detection.result import AnomalyEvent, EpisodeEvent
 from engine.detector_host import DetectorHost, DetectorLost, DetectorProcess, InProcessDetector
+from engine.detector_worker import WORKER_NICENESS
 
 SERIES = 50
 START = 1_794_355_200.0
@@ -170,3 +171,11 @@ async def test_the_worker_ignores_interrupts_and_exits_when_closed(worker: Detec
     assert worker.pid == pid
     await worker.close()
     assert exited(pid)
+
+
+async def test_the_worker_yields_the_cores_to_the_requests(worker: DetectorProcess) -> None:
+    await feed(worker, batches(1))
+    pid = worker.pid
+    assert pid is not None
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(ours + WORKER_NICENESS, 19)

@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from engine.detection_feed import Detected, DetectionFeed
 from engine.models import Alert, PointBatch, SeriesRef
+from engine.watch import Connect
 
 
 def batch(value: float) -> PointBatch:
@@ -35,7 +36,7 @@ class GatedWatch:
         )
 
     async def observe(
-        self, conn: AsyncConnection, batch: PointBatch, series_ids: list[int], *, sent: Callable[[], None]
+        self, connect: Connect, batch: PointBatch, series_ids: list[int], *, sent: Callable[[], None]
     ) -> list[Alert]:
         value = batch.values[0]
         self.entered.append(value)
