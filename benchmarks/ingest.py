@@ -39,6 +39,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.cpu_canary import CpuCanary
+
 TOKEN = "bench-token"
 
 
@@ -465,20 +469,34 @@ async def main(args: argparse.Namespace) -> None:
             ),
         }
         results = []
-        for phase in args.phases.split(","):
-            path, bodies, per_body, name = phases[phase.strip()]
-            rate = args.point_rate if phase.strip() == "points" else args.alert_rate
-            start_at = None
-            if phase.strip() == "points" and rate and args.live:
-                bodies, start_at = live_point_bodies(args, seed, rate)
-                name = f"live {name}"
-            result = await run_phase(
-                url, path, bodies, per_body, args.seconds, args.concurrency, name, server_pid, rate, start_at
-            )
-            if "alerts" in path and args.url is None:
-                # the next phase must not pay for this one's decisions, and the rate decided counts
-                result.settle = await queue_drained(args.db)
-            results.append(result)
+        windows: list[tuple[str, float, float]] = []
+        canary = CpuCanary()
+        with canary:
+            for phase in args.phases.split(","):
+                path, bodies, per_body, name = phases[phase.strip()]
+                rate = args.point_rate if phase.strip() == "points" else args.alert_rate
+                start_at = None
+                if phase.strip() == "points" and rate and args.live:
+                    bodies, start_at = live_point_bodies(args, seed, rate)
+                    name = f"live {name}"
+                began = time.time()
+                result = await run_phase(
+                    url,
+                    path,
+                    bodies,
+                    per_body,
+                    args.seconds,
+                    args.concurrency,
+                    name,
+                    server_pid,
+                    rate,
+                    start_at,
+                )
+                windows.append((name, began, time.time()))
+                if "alerts" in path and args.url is None:
+                    # the next phase must not pay for this one's decisions, and the rate decided counts
+                    result.settle = await queue_drained(args.db)
+                results.append(result)
         lag = await detection_lag(url)
     finally:
         if process is not None:
@@ -513,6 +531,11 @@ async def main(args: argparse.Namespace) -> None:
     console.print(table)
     if args.timeline:
         write_timeline(Path(args.timeline), results)
+        speed_file = Path(args.timeline).with_suffix(".speed.csv")
+        with speed_file.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["epoch_s", "fixed_work_cpu_ms"])
+            writer.writerows((f"{at:.3f}", f"{ms:.2f}") for at, ms in canary.speed.samples)
     console.print(
         f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
         f"{datetime.now(UTC):%Y-%m-%d} · {args.seconds:.0f} s per phase, concurrency {args.concurrency}"
@@ -522,6 +545,9 @@ async def main(args: argparse.Namespace) -> None:
     )
     if lag:
         console.print(lag)
+    for name, began, ended in windows:
+        # read beside the latencies: a run in slow seconds is slow whatever nocbot does
+        console.print(f"{name}: {canary.speed.between(began, ended).describe()}")
 
 
 async def detection_lag(url: str) -> str:
@@ -584,7 +610,11 @@ if __name__ == "__main__":
         type=float,
         help="send alerts at this many a second (open loop) instead of as fast as answered",
     )
-    parser.add_argument("--timeline", help="write every request's due time and latency to this CSV file")
+    parser.add_argument(
+        "--timeline",
+        help="write every request's due time and latency to this CSV file (and the core-speed "
+        "samples to the same name with .speed.csv)",
+    )
     parser.add_argument(
         "--live",
         action="store_true",
