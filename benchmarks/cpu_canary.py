@@ -35,10 +35,12 @@ def fixed_work() -> int:
 def _probe(sink: Connection, interval: float) -> None:
     if hasattr(os, "nice"):
         os.nice(19)
-    while not sink.poll(interval):
+    while True:
         began = time.thread_time()
         fixed_work()
         sink.send((time.time(), (time.thread_time() - began) * 1000))
+        if sink.poll(interval):
+            break
     sink.close()
 
 
@@ -75,12 +77,16 @@ class CpuCanary:
     def __enter__(self) -> CpuCanary:
         self._process.start()
         self._there.close()  # the probe's end: closed here, so its exit is seen as the end
+        # a new interpreter's start takes a core for ~0.2 s: over before the caller measures
+        if not self._here.poll(30):
+            raise RuntimeError("the CPU canary did not start")
+        self._first = self._here.recv()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        samples: list[tuple[float, float]] = []
+        samples: list[tuple[float, float]] = [self._first]
         try:
             self._here.send("stop")
             while True:
