@@ -42,13 +42,14 @@ SEVERE_SCORE = 0.95  # a tail probability around 1e-7.6 on the detector's scale
 SAVE_BATCH = 2_000  # series per save: bounded work per minute even with 100k series
 SAVE_CHUNK = 200  # rows per statement when states are saved (a series' state is ~2 KB)
 
+# series encoded per turn of the watch lock: the worker encodes ~0.1–0.25 ms a series, and points
+# wait for it meanwhile (200 at a time held them up to 25–50 ms every minute)
+ENCODE_CHUNK = 40
+
 # a connection in a transaction, taken for one use (`AsyncEngine.begin`)
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 # when the firing instance of each fingerprint started
 FiringStarts = Callable[[set[str]], Awaitable[dict[str, datetime]]]
-# series encoded per turn of the watch lock: the worker encodes ~0.1–0.25 ms a series, and points
-# wait for it meanwhile (200 at a time held them up to 25–50 ms every minute)
-ENCODE_CHUNK = 40
 
 
 @dataclass(frozen=True, slots=True)
