@@ -12,6 +12,9 @@ feed would stamp them, and every request's latency written out to see when the t
 
     python benchmarks/ingest.py --db ... --phases mixed,points --concurrency 8 \
         --alert-rate 5000 --point-rate 100000 --live --timeline /tmp/timeline.csv
+
+Each phase also reports how fast the machine's cores were meanwhile (`cpu_canary`): on a VM whose
+cores slow down now and then, the seconds they were slow are where the tail is.
 """
 
 from __future__ import annotations
