@@ -13,6 +13,7 @@ on every batch (see `engine.storage.leadership`).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -46,7 +47,7 @@ from engine.storage.records import AlertIngestResult, PointIngestResult
 from engine.storage.schema import cluster_corrections
 from engine.storage.store import Store
 from engine.timeline import Timeline
-from engine.triage import SCORED_AT_ONCE, prioritize
+from engine.triage import prioritize, scoring_pieces
 from engine.watch import MetricWatch
 
 CORRELATOR = "correlator"
@@ -336,8 +337,9 @@ class IngestService:
         # a piece at a time, each in its own turn of the lock: after a flood the catch-up is tens
         # of incidents of ~150 alerts (0.3 s), and alert batches are decided between the pieces
         # instead of waiting for all of it
-        for first in range(0, len(catch_up), SCORED_AT_ONCE):
-            piece = set(catch_up[first : first + SCORED_AT_ONCE])
+        pieces = list(scoring_pieces(catch_up, self._incident_size))
+        for number, ids in enumerate(pieces):
+            piece = set(ids)
             scored = IncidentChanges()
             try:
                 async with self._turn() as (conn, now):
@@ -356,7 +358,8 @@ class IngestService:
                     self._mark_scored(piece, now)
                     await self._show(conn, scored, now)
             except BaseException:
-                self._unscored.update(catch_up[first:])  # the next tick tries them again
+                # the next tick tries them again
+                self._unscored.update(itertools.chain.from_iterable(pieces[number:]))
                 raise
             self._notify(scored)
             changes.reprioritized |= scored.reprioritized
@@ -711,10 +714,13 @@ class IngestService:
             self._unscored.discard(incident_id)
         return due
 
+    def _incident_size(self, incident_id: int) -> int:
+        snapshot = self.correlator.summary(incident_id)
+        return snapshot.size if snapshot is not None else 0
+
     def _mark_scored(self, incident_ids: set[int], now: datetime) -> None:
         for incident_id in incident_ids:
-            snapshot = self.correlator.summary(incident_id)
-            self._scored[incident_id] = (now, snapshot.size if snapshot is not None else 0)
+            self._scored[incident_id] = (now, self._incident_size(incident_id))
             self._unscored.discard(incident_id)
 
     def announce(self, changes: IncidentChanges) -> None:

@@ -6,7 +6,7 @@ model exists) is pure. A priority a responder set by hand is kept: the model onl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +20,26 @@ from engine.storage import change_rows, incident_rows
 
 CHANGE_LOOKBACK = timedelta(hours=2)
 HUMAN_SOURCES = frozenset({"responder", "pagerduty"})
-SCORED_AT_ONCE = 10
+SCORED_AT_ONCE = 10  # incidents read and scored in one piece, at most
+# and alerts, unless one incident alone has more: building ~5,000 alerts from their rows and scoring
+# their incidents held the event loop 40–53 ms a piece after an alert flood (session 11)
+ALERTS_SCORED_AT_ONCE = 1_000
+
+
+def scoring_pieces(incident_ids: Iterable[int], size_of: Callable[[int], int]) -> Iterator[list[int]]:
+    """The incidents in order, in pieces of at most SCORED_AT_ONCE incidents and
+    ALERTS_SCORED_AT_ONCE alerts (an incident larger than that is a piece of its own)."""
+    piece: list[int] = []
+    alerts = 0
+    for incident_id in incident_ids:
+        size = size_of(incident_id)
+        if piece and (len(piece) == SCORED_AT_ONCE or alerts + size > ALERTS_SCORED_AT_ONCE):
+            yield piece
+            piece, alerts = [], 0
+        piece.append(incident_id)
+        alerts += size
+    if piece:
+        yield piece
 
 
 async def prioritize(
@@ -93,19 +112,18 @@ async def prioritize(
 async def _with_alerts(
     conn: AsyncConnection, snapshots: list[IncidentSummary]
 ) -> AsyncIterator[tuple[IncidentSummary, tuple[Alert, ...], tuple[int | None, str | None]]]:
-    """Each incident with its alerts and stored priority, read SCORED_AT_ONCE incidents at a time:
+    """Each incident with its alerts and stored priority, read a piece at a time (`scoring_pieces`):
     decoding the rows and scoring them holds the event loop, and the incident clock's catch-up after
     a flood (50 incidents of 150 alerts each) held it 60–220 ms, nearly all in one piece."""
-    for start in range(0, len(snapshots), SCORED_AT_ONCE):
-        chunk = snapshots[start : start + SCORED_AT_ONCE]
-        ids = [s.id for s in chunk]
+    by_id = {s.id: s for s in snapshots}
+    for ids in scoring_pieces(by_id, lambda incident_id: by_id[incident_id].size):
         alerts_by_incident = await incident_rows.alerts_of_incidents(conn, ids)
         stored_priorities = await incident_rows.priorities_of(conn, ids)
-        for snapshot in chunk:
+        for incident_id in ids:
             yield (
-                snapshot,
-                tuple(alerts_by_incident.get(snapshot.id, ())),
-                stored_priorities.get(snapshot.id, (None, None)),
+                by_id[incident_id],
+                tuple(alerts_by_incident.get(incident_id, ())),
+                stored_priorities.get(incident_id, (None, None)),
             )
 
 
