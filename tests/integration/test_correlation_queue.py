@@ -8,6 +8,7 @@ queue decided by hand, so what is queued when is not left to the loop's timing."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +152,8 @@ async def test_the_loop_runs_between_pieces_of_a_large_decision(
         await decide_all(ingest)
     finally:
         other.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await other
     assert len(seen_at) == len(hosts)
     assert len(set(seen_at)) == len(hosts), "other work ran between every two deliveries"
     incidents = await incident_by_host(client)
