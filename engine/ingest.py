@@ -64,9 +64,9 @@ MAX_REMEMBERED_ALERT_IDS = 200_000
 REQUEUE_DUPLICATE_AFTER = timedelta(minutes=10)
 CHANGE_SYNC_OVERLAP = timedelta(seconds=30)  # transactions commit out of order
 QUEUE_BATCH = 2_000
-# A new alert costs the correlator 0.2-1 ms, some far more: a queue of 2,000 taken during an alert
-# storm held the event loop 0.9-1.9 s, every request and chat button waiting. The correlation lets
-# the loop run whenever it has had it this long (seconds).
+# A new alert costs the correlator 0.2-1 ms: a queue of 2,000 taken during an alert storm held the
+# event loop 0.9-1.9 s, every request and chat button waiting. The correlation lets the loop run
+# whenever it has had it this long (seconds).
 CORRELATION_SLICE = 0.005
 # after a point batch turned out to hold points already stored, this many batches go straight to the
 # deduplicating insert before new points are assumed again
